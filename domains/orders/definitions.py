@@ -1,0 +1,12 @@
+"""The orders code location: Bronze, Silver and dbt Gold assets, contract checks and the landing sensor."""
+
+import dagster as dg
+
+from domains.orders.silver import orders_silver_events, orders_silver_orders
+from platform_resources.bronze import build_bronze_assets
+from platform_resources.resources import platform_resources
+
+defs = dg.Definitions(
+    assets=[build_bronze_assets("orders", owner="team:orders"), orders_silver_events, orders_silver_orders],
+    resources=platform_resources(),
+)

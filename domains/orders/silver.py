@@ -1,0 +1,209 @@
+"""orders' Silver layer: typed, deduplicated, tokenized order events, order items and orders.
+
+``order_events`` and ``order_items`` come from one pass over a Bronze partition; events
+that are valid envelopes but break a contract (or whose event time lies outside their
+landing day) go, with every reason, to ``orders.silver_rejected``. ``orders`` holds one
+row per order created that day with its current status, read from the status events of
+the following ``STATUS_HORIZON_DAYS`` days as well.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from domains.orders.contracts import CONTRACTS
+from platform_resources.bronze import LANDING_DATE, bronze_keys
+from platform_resources.contract_assets import contract_check_spec, product_spec
+from platform_resources.contracts import ContractOutcome, hold_to_contract, split_by_contract
+from platform_resources.iceberg_io import PARTITION_EXPR
+from platform_resources.partitions import DAILY, window_dates
+from platform_resources.resources import IO_MANAGER_KEY
+from platform_resources.tokenize import tokenize
+
+STATUS_HORIZON_DAYS = 30
+STATUS_RANK = {"created": 0, "paid": 1, "shipped": 2, "delivered": 3, "cancelled": 4, "refunded": 5}
+EVENTS, ITEMS, ORDERS = CONTRACTS["order_events"], CONTRACTS["order_items"], CONTRACTS["orders"]
+#: An order's partition reads the status events of its day and of the horizon after it.
+STATUS_HORIZON = dg.TimeWindowPartitionMapping(
+    start_offset=0, end_offset=STATUS_HORIZON_DAYS, allow_nonexistent_upstream_partitions=True
+)
+REJECTED_KEY = dg.AssetKey(["orders", "silver", "rejected"])
+
+_TYPED_EVENTS = """
+WITH ranked AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY event_id ORDER BY landing_date, source_file, line_number) AS copy
+    FROM bronze
+)
+SELECT
+    event_id, event_type,
+    CASE WHEN starts_with(event_type, 'order.') THEN substr(event_type, 7) END AS status,
+    raw ->> '$.data.payload.orderId' AS order_id,
+    coalesce(raw ->> '$.data.payload.userId', user_id) AS user_id,
+    event_ts, CAST(event_ts AS DATE) AS event_date,
+    TRY_CAST(raw ->> '$.data.payload.totalAmount' AS DECIMAL(18,2)) AS total_amount,
+    TRY_CAST(raw ->> '$.data.payload.refundAmount' AS DECIMAL(18,2)) AS refund_amount,
+    raw ->> '$.data.payload.currency' AS currency,
+    raw ->> '$.data.metadata.paymentMethod' AS payment_method,
+    CASE WHEN json_type(raw, '$.data.payload.items') = 'ARRAY'
+         THEN CAST(json_array_length(raw, '$.data.payload.items') AS BIGINT) END AS item_count,
+    raw ->> '$.data.metadata.shippingAddress.country' AS ship_country,
+    CAST(json_extract(raw, '$.data.metadata.shippingAddress') AS VARCHAR) AS shipping_address,
+    correlation_id, region, source_file, line_number, ingested_at, raw, landing_date
+FROM ranked WHERE copy = 1
+"""
+_ITEMS = """
+SELECT
+    e.event_id,
+    e.raw ->> '$.data.payload.orderId' AS order_id,
+    CAST(i.idx AS BIGINT) AS item_index,
+    i.item ->> '$.productId' AS product_id,
+    TRY_CAST(i.item ->> '$.quantity' AS BIGINT) AS quantity,
+    TRY_CAST(i.item ->> '$.price' AS DECIMAL(18,2)) AS unit_price,
+    e.raw ->> '$.data.payload.currency' AS currency,
+    CAST(e.event_ts AS DATE) AS order_date
+FROM events e,
+     unnest(json_extract(e.raw, '$.data.payload.items[*]')) WITH ORDINALITY AS i(item, idx)
+WHERE e.event_type = 'order.created' AND json_type(e.raw, '$.data.payload.items') = 'ARRAY'
+"""
+
+
+def type_events(bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(typed events with raw, typed items with event_id, duplicates removed)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("bronze", bronze.to_arrow())
+        con.execute(f"CREATE TEMP TABLE events AS {_TYPED_EVENTS}")
+        events = con.sql("SELECT * FROM events ORDER BY event_ts, event_id").pl()
+        items = con.sql(_ITEMS).pl()
+    finally:
+        con.close()
+    events = events.with_columns(
+        pl.col("event_ts", "ingested_at").dt.cast_time_unit("us"),
+        user_token=tokenize(pl.col("user_id")),
+        shipping_address_token=tokenize(pl.col("shipping_address")),
+    ).drop("user_id", "shipping_address")
+    items = items.with_columns(line_amount=(pl.col("quantity") * pl.col("unit_price")).cast(pl.Decimal(18, 2)))
+    return events, items, bronze.height - events.height
+
+
+def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.DataFrame, window) -> pl.DataFrame:
+    """Failure cases beyond the event contract, indexed by event row: the landing window and bad items."""
+    indexed = events.select("event_id", "event_date").with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    outside = indexed.filter(~pl.col("event_date").is_between(*window, closed="left")).select(
+        pl.lit("event_date").alias("column"),
+        pl.lit(f"within landing partition [{window[0]}, {window[1]})").alias("check"),
+        pl.col("event_date").cast(pl.String).alias("failure_case"),
+        "index",
+    )
+    bad_items = (
+        items.reasons()
+        .join(item_rows.with_row_index("index").select(pl.col("index").cast(pl.Int64), "event_id", "item_index"), on="index")
+        .join(indexed.select("event_id", pl.col("index").alias("event_index")), on="event_id")
+        .select(
+            pl.lit("items").alias("column"),
+            (pl.lit("item ") + pl.col("item_index").cast(pl.String) + pl.lit(" honours order_items")).alias("check"),
+            pl.col("reason").alias("failure_case"),
+            pl.col("event_index").alias("index"),
+        )
+    )
+    return pl.concat([outside, bad_items])
+
+
+@dg.multi_asset(
+    name="orders_silver_events",
+    specs=[
+        product_spec(EVENTS, deps=[bronze_keys("orders")[0]], kinds={"iceberg", "duckdb", "polars"}),
+        product_spec(ITEMS, deps=[bronze_keys("orders")[0]], kinds={"iceberg", "duckdb", "polars"}),
+        dg.AssetSpec(
+            REJECTED_KEY,
+            description="Order events that are valid envelopes but break a Silver contract, with every reason.",
+            owners=[EVENTS.owner],
+            group_name="orders",
+            kinds={"iceberg", "polars"},
+            tags={"layer": "silver"},
+            metadata={PARTITION_EXPR: LANDING_DATE},
+            deps=[bronze_keys("orders")[0]],
+        ).with_io_manager_key(IO_MANAGER_KEY),
+    ],
+    check_specs=[contract_check_spec(EVENTS), contract_check_spec(ITEMS)],
+    ins={"bronze": dg.AssetIn(bronze_keys("orders")[0])},
+    partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def orders_silver_events(context: dg.AssetExecutionContext, bronze: pl.LazyFrame) -> Iterator:
+    window = window_dates(context)
+    events, items, duplicates = type_events(bronze.collect())
+    item_outcome = hold_to_contract(items.select(ITEMS.polars_schema().names()), ITEMS)
+    event_outcome = hold_to_contract(events.select(EVENTS.polars_schema().names()), EVENTS)
+    event_outcome = ContractOutcome(
+        EVENTS,
+        event_outcome.rows_checked,
+        pl.concat([event_outcome.failure_cases, _extra_failures(events, item_outcome, items, window)]),
+    )
+    valid, rejected = split_by_contract(events, event_outcome)
+    valid_items = items.join(rejected.select("event_id"), on="event_id", how="anti")
+    yield dg.Output(
+        valid.select(EVENTS.polars_schema().names()),
+        output_name=EVENTS.asset_key.to_python_identifier(),
+        metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
+    )
+    yield dg.Output(valid_items.select(ITEMS.polars_schema().names()), output_name=ITEMS.asset_key.to_python_identifier())
+    yield dg.Output(
+        rejected.select(
+            "event_id", "event_type", "event_ts", "reason", "raw", "source_file", "line_number", LANDING_DATE
+        ),
+        output_name=REJECTED_KEY.to_python_identifier(),
+        metadata={"rejected": rejected.height},
+    )
+    yield event_outcome.check_result(EVENTS.asset_key, {"duplicates_removed": duplicates})
+    yield item_outcome.check_result(ITEMS.asset_key)
+
+
+def current_orders(events: pl.DataFrame, window) -> pl.DataFrame:
+    """One row per order created in ``window``, with the latest status known in ``events``."""
+    created = events.filter(
+        (pl.col("event_type") == "order.created") & pl.col("event_date").is_between(*window, closed="left")
+    )
+    mine = events.join(created.select("order_id"), on="order_id", how="semi")
+    latest = (
+        mine.sort("event_ts", pl.col("status").replace_strict(STATUS_RANK, return_dtype=pl.Int8))
+        .group_by("order_id")
+        .agg(pl.col("status").last(), pl.col("event_ts").last().alias("status_updated_at"))
+    )
+    refunds = mine.group_by("order_id").agg(
+        pl.col("refund_amount").sum().alias("refunded_amount"), pl.col("refund_amount").is_not_null().any().alias("has_refund")
+    )
+    return (
+        created.join(latest, on="order_id")
+        .join(refunds, on="order_id")
+        .select(
+            "order_id", "user_token",
+            pl.col("event_date").alias("order_date"),
+            pl.col("event_ts").alias("created_at"),
+            "total_amount", "currency", "payment_method", "item_count", "ship_country", "shipping_address_token",
+            "status", "status_updated_at",
+            pl.when(pl.col("has_refund")).then(pl.col("refunded_amount")).cast(pl.Decimal(18, 2)).alias("refunded_amount"),
+        )
+        .sort("created_at", "order_id")
+    )
+
+
+@dg.multi_asset(
+    name="orders_silver_orders",
+    specs=[product_spec(ORDERS, deps=[dg.AssetDep(EVENTS.asset_key, partition_mapping=STATUS_HORIZON)])],
+    check_specs=[contract_check_spec(ORDERS)],
+    ins={"events": dg.AssetIn(EVENTS.asset_key)},
+    partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def orders_silver_orders(context: dg.AssetExecutionContext, events: pl.LazyFrame) -> Iterator:
+    """Orders created that day with their current status; rows breaking the contract are not published."""
+    orders = current_orders(events.collect(), window_dates(context))
+    outcome = hold_to_contract(orders, ORDERS)
+    valid, _ = split_by_contract(orders, outcome)
+    yield dg.Output(valid, output_name=ORDERS.asset_key.to_python_identifier())
+    yield outcome.check_result(ORDERS.asset_key)

@@ -1,0 +1,326 @@
+"""Data contracts: the YAML files a domain keeps in ``contracts/``, parsed and enforced.
+
+A contract names its product (domain, layer, name, version, owner), its columns (type,
+nullability, uniqueness, ranges, allowed values, classification, PII flag) and its
+quality thresholds. The platform turns it into a pandera (polars backend) schema, splits
+a frame into the rows that honour it and the rows that do not (each with its reason),
+and reports the outcome as a blocking Dagster asset check.
+
+Check metadata keys: ``rows_checked``, ``failing_rows``, ``failing_ratio``,
+``max_failing_ratio``, ``failure_counts`` (per column and rule) and ``failure_sample``
+(at most ``SAMPLE_ROWS`` failure cases).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandera.polars as pa
+import polars as pl
+import yaml
+
+SAMPLE_ROWS = 20
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+CONTRACT_CHECK = "contract"
+_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
+_SIMPLE_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int32": pl.Int32(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us", "UTC"),
+}
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used; the message says what to fix."""
+
+
+def polars_type(type_name: str) -> pl.DataType:
+    if type_name in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[type_name]
+    if match := _DECIMAL.fullmatch(type_name):
+        return pl.Decimal(int(match[1]), int(match[2]))
+    raise ContractError(
+        f"unknown column type {type_name!r}: use one of {sorted(_SIMPLE_TYPES)} or decimal(p,s)"
+    )
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+    description: str = ""
+    required: bool = False
+    unique: bool = False
+    classification: str = "internal"
+    pii: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: tuple[Any, ...] | None = None
+    pattern: str | None = None
+    required_when: tuple[str, tuple[Any, ...]] | None = None  # (column, values) that make it required
+
+    def conditional_check(self) -> pa.Check | None:
+        """A row-level check: this column is present whenever ``required_when`` holds."""
+        if self.required_when is None:
+            return None
+        other, values = self.required_when
+        name, condition = self.name, pl.col(other).is_in(list(values))
+        return pa.Check(
+            lambda data: data.lazyframe.select(pl.col(name).is_not_null() | ~condition.fill_null(False)),
+            name=f"{name} required when {other} in {list(values)}",
+        )
+
+    def pandera_column(self) -> pa.Column:
+        checks = []
+        if self.minimum is not None:
+            checks.append(pa.Check.ge(self.minimum))
+        if self.maximum is not None:
+            checks.append(pa.Check.le(self.maximum))
+        if self.allowed is not None:
+            checks.append(pa.Check.isin(list(self.allowed)))
+        if self.pattern is not None:
+            checks.append(pa.Check.str_matches(self.pattern))
+        return pa.Column(
+            polars_type(self.type),
+            checks=checks,
+            nullable=not self.required,
+            unique=self.unique,
+            description=self.description or None,
+        )
+
+
+@dataclass(frozen=True)
+class Contract:
+    domain: str
+    layer: str
+    name: str
+    version: str
+    owner: str
+    description: str
+    columns: tuple[ColumnSpec, ...]
+    partition_column: str | None = None
+    max_failing_ratio: float = 0.0
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def product_id(self) -> str:
+        return f"{self.domain}.{self.layer}_{self.name}"
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        return dg.AssetKey([self.domain, self.layer, self.name])
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+    def pandera_schema(self) -> pa.DataFrameSchema:
+        return pa.DataFrameSchema(
+            {c.name: c.pandera_column() for c in self.columns},
+            checks=[chk for c in self.columns if (chk := c.conditional_check()) is not None],
+            strict=True,
+            name=self.product_id,
+        )
+
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema({c.name: polars_type(c.type) for c in self.columns})
+
+    def table_schema(self) -> dg.TableSchema:
+        """Column schema for the Dagster UI, with each column's classification."""
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    name=c.name,
+                    type=c.type,
+                    description=c.description or None,
+                    constraints=dg.TableColumnConstraints(nullable=not c.required, unique=c.unique),
+                    tags={"classification": c.classification, **({"pii": "true"} if c.pii else {})},
+                )
+                for c in self.columns
+            ]
+        )
+
+
+def _require(raw: dict[str, Any], key: str, where: str) -> Any:
+    if key not in raw or raw[key] in (None, ""):
+        raise ContractError(f"{where}: missing required key {key!r}")
+    return raw[key]
+
+
+def _required_when(raw: Any, where: str) -> tuple[str, tuple[Any, ...]] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise ContractError(f"{where}: required_when takes one column and its values, e.g. {{event_type: [a, b]}}")
+    (column, values), = raw.items()
+    return column, tuple(values if isinstance(values, list) else [values])
+
+
+def parse_contract(raw: dict[str, Any], where: str = "contract") -> Contract:
+    columns = []
+    for i, col in enumerate(_require(raw, "columns", where)):
+        col_where = f"{where}: columns[{i}]"
+        classification = col.get("classification", "internal")
+        if classification not in CLASSIFICATIONS:
+            raise ContractError(f"{col_where}: classification {classification!r} not in {CLASSIFICATIONS}")
+        polars_type(_require(col, "type", col_where))
+        columns.append(
+            ColumnSpec(
+                name=_require(col, "name", col_where),
+                type=col["type"],
+                description=col.get("description", ""),
+                required=bool(col.get("required", False)),
+                unique=bool(col.get("unique", False)),
+                classification=classification,
+                pii=bool(col.get("pii", False)),
+                minimum=col.get("minimum"),
+                maximum=col.get("maximum"),
+                allowed=tuple(col["allowed"]) if "allowed" in col else None,
+                pattern=col.get("pattern"),
+                required_when=_required_when(col.get("required_when"), col_where),
+            )
+        )
+    quality = raw.get("quality") or {}
+    contract = Contract(
+        domain=_require(raw, "domain", where),
+        layer=_require(raw, "layer", where),
+        name=_require(raw, "name", where),
+        version=str(_require(raw, "version", where)),
+        owner=_require(raw, "owner", where),
+        description=raw.get("description", ""),
+        columns=tuple(columns),
+        partition_column=raw.get("partition_column"),
+        max_failing_ratio=float(quality.get("max_failing_ratio", 0.0)),
+    )
+    if contract.partition_column and contract.partition_column not in {c.name for c in columns}:
+        raise ContractError(f"{where}: partition_column {contract.partition_column!r} is not a column")
+    return contract
+
+
+@cache
+def load_contract(path: Path) -> Contract:
+    with open(path) as f:
+        raw = yaml.safe_load(f)
+    return parse_contract(raw, where=str(path))
+
+
+def load_contracts(folder: Path) -> dict[str, Contract]:
+    """Every ``*.yaml`` contract in a domain's ``contracts/`` folder, by product name."""
+    return {c.name: c for c in (load_contract(p) for p in sorted(folder.glob("*.yaml")))}
+
+
+@dataclass(frozen=True)
+class ContractOutcome:
+    """The result of holding a frame to its contract."""
+
+    contract: Contract
+    rows_checked: int
+    failure_cases: pl.DataFrame  # pandera's failure cases: column, check, failure_case, index
+
+    @property
+    def failing_index(self) -> pl.Series:
+        return self.failure_cases.get_column("index").drop_nulls().unique()
+
+    @property
+    def failing_rows(self) -> int:
+        return len(self.failing_index)
+
+    @property
+    def failing_ratio(self) -> float:
+        return self.failing_rows / self.rows_checked if self.rows_checked else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.failing_ratio <= self.contract.max_failing_ratio
+
+    def reasons(self) -> pl.DataFrame:
+        """One row per failing row index with every rule it broke, joined by '; '."""
+        return (
+            self.failure_cases.filter(pl.col("index").is_not_null())
+            .group_by("index")
+            .agg(
+                pl.concat_str(
+                    pl.col("column").fill_null("row"), pl.lit(": "), pl.col("check"),
+                    pl.lit(" (got "), pl.col("failure_case").fill_null("null"), pl.lit(")"),
+                )
+                .sort()
+                .str.join("; ")
+                .alias("reason")
+            )
+        )
+
+    def check_result(self, asset_key: dg.AssetKey, extra: dict[str, Any] | None = None) -> dg.AssetCheckResult:
+        counts = (
+            self.failure_cases.with_columns(pl.col("column").fill_null("row"))
+            .group_by("column", "check")
+            .len().sort("len", descending=True)
+            if len(self.failure_cases)
+            else pl.DataFrame()
+        )
+        metadata: dict[str, Any] = {
+            "contract": f"{self.contract.product_id} v{self.contract.version}",
+            "rows_checked": dg.MetadataValue.int(self.rows_checked),
+            "failing_rows": dg.MetadataValue.int(self.failing_rows),
+            "failing_ratio": dg.MetadataValue.float(round(self.failing_ratio, 6)),
+            "max_failing_ratio": dg.MetadataValue.float(self.contract.max_failing_ratio),
+            "failure_counts": dg.MetadataValue.json(
+                {f"{r['column']}: {r['check']}": r["len"] for r in counts.iter_rows(named=True)}
+            ),
+        }
+        if len(self.failure_cases):
+            sample = self.failure_cases.head(SAMPLE_ROWS).with_columns(pl.all().cast(pl.String))
+            metadata["failure_sample"] = dg.MetadataValue.md(_markdown(sample))
+        metadata.update(extra or {})
+        return dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=CONTRACT_CHECK,
+            passed=self.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=metadata,
+            description=None if self.passed else (
+                f"{self.failing_rows} of {self.rows_checked} rows break {self.contract.product_id} "
+                f"v{self.contract.version} (allowed ratio {self.contract.max_failing_ratio})"
+            ),
+        )
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join((v or "").replace("|", "\\|") for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join([header, rule, *rows])
+
+
+def hold_to_contract(frame: pl.DataFrame, contract: Contract) -> ContractOutcome:
+    """Validate every row; a frame whose columns or types differ from the contract is an error."""
+    expected = contract.polars_schema()
+    if frame.schema != expected:
+        raise ContractError(
+            f"frame for {contract.product_id} does not have the contract's columns and types: "
+            f"expected {dict(expected)}, got {dict(frame.schema)}"
+        )
+    try:
+        contract.pandera_schema().validate(frame, lazy=True)
+        cases = pl.DataFrame(schema={"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64})
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases.select(
+            "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64)
+        )
+    return ContractOutcome(contract=contract, rows_checked=frame.height, failure_cases=cases)
+
+
+def split_by_contract(frame: pl.DataFrame, outcome: ContractOutcome) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows that honour the contract, rows that break it with a ``reason`` column)."""
+    indexed = frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    reasons = outcome.reasons()
+    valid = indexed.join(reasons, on="index", how="anti").drop("index")
+    rejected = indexed.join(reasons, on="index", how="inner").drop("index")
+    return valid, rejected

@@ -1,0 +1,113 @@
+"""The seed-002 event envelope: which raw lines are valid envelopes, and why the others are not.
+
+Validation runs in DuckDB over a batch of lines so that one bad line never fails the
+batch: every line gets either parsed envelope columns or a quarantine reason.
+Required: ``eventId`` (a UUID string), ``eventType`` (a non-empty string), ``timestamp``
+(an ISO-8601 string) and ``data`` (an object). Optional envelope fields must be strings
+when present.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+OPTIONAL_STRING_FIELDS = {
+    "eventSource": "event_source",
+    "version": "event_version",
+    "correlationId": "correlation_id",
+    "userId": "user_id",
+    "sessionId": "session_id",
+    "environment": "environment",
+    "region": "region",
+}
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def _reason_sql() -> str:
+    def jt(path: str) -> str:
+        return f"json_type(text, '$.{path}')"
+
+    rules = [
+        ("text IS NULL", "'undecodable bytes: not valid UTF-8'"),
+        ("trim(text) = ''", "'empty line'"),
+        ("NOT json_valid(text)", "'not valid JSON'"),
+        ("json_type(text) <> 'OBJECT'", "'not a JSON object: got ' || lower(json_type(text))"),
+    ]
+    for field, kind in (("eventId", "VARCHAR"), ("eventType", "VARCHAR"), ("timestamp", "VARCHAR"), ("data", "OBJECT")):
+        word = "an object" if kind == "OBJECT" else "a string"
+        rules.append((f"{jt(field)} IS NULL OR {jt(field)} = 'NULL'", f"'missing {field}'"))
+        rules.append((f"{jt(field)} <> '{kind}'", f"'{field} is not {word}: got ' || lower({jt(field)})"))
+    rules += [
+        (f"NOT regexp_full_match(text ->> '$.eventId', '{UUID_PATTERN}')", "'eventId is not a UUID'"),
+        ("trim(text ->> '$.eventType') = ''", "'eventType is empty'"),
+        ("TRY_CAST(text ->> '$.timestamp' AS TIMESTAMPTZ) IS NULL", "'timestamp is not ISO-8601'"),
+    ]
+    for field in OPTIONAL_STRING_FIELDS:
+        rules.append(
+            (f"{jt(field)} NOT IN ('VARCHAR', 'NULL')", f"'{field} is not a string: got ' || lower({jt(field)})")
+        )
+    return "CASE " + " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in rules) + " END"
+
+
+_CLASSIFY = f"""
+SELECT line_number, raw, text, sha256(raw) AS checksum, {_reason_sql()} AS reason FROM lines
+"""
+_VALID = f"""
+SELECT
+    text ->> '$.eventId' AS event_id,
+    text ->> '$.eventType' AS event_type,
+    CAST(text ->> '$.timestamp' AS TIMESTAMPTZ) AS event_ts,
+    {", ".join(f"text ->> '$.{k}' AS {v}" for k, v in OPTIONAL_STRING_FIELDS.items())},
+    text AS raw,
+    line_number, checksum
+FROM classified WHERE reason IS NULL
+"""
+_QUARANTINED = "SELECT raw, line_number, checksum, reason FROM classified WHERE reason IS NOT NULL"
+
+
+def decode_lines(lines: list[bytes]) -> list[str | None]:
+    """UTF-8 text of each line, or None where the bytes are not valid UTF-8."""
+    try:
+        return b"\n".join(lines).decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        out: list[str | None] = []
+        for line in lines:
+            try:
+                out.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(None)
+        return out
+
+
+def classify_lines(
+    first_line: int, lines: list[bytes], source_file: str, landing_date: dt.date, ingested_at: dt.datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(valid envelopes, quarantined lines) of one batch; together they hold every line once."""
+    batch = pa.table(
+        {
+            "line_number": pa.array(range(first_line, first_line + len(lines)), pa.int64()),
+            "raw": pa.array(lines, pa.binary()),
+            "text": pa.array(decode_lines(lines), pa.string()),
+        }
+    )
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("lines", batch)
+        con.execute(f"CREATE TEMP TABLE classified AS {_CLASSIFY}")
+        valid = con.sql(_VALID).pl()
+        quarantined = con.sql(_QUARANTINED).pl()
+    finally:
+        con.close()
+    provenance = [
+        pl.lit(source_file).alias("source_file"),
+        pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
+        pl.lit(landing_date).alias("landing_date"),
+    ]
+    valid = valid.with_columns(pl.col("event_ts").dt.cast_time_unit("us"), *provenance)
+    quarantined = quarantined.with_columns(*provenance)
+    return valid, quarantined

@@ -1,0 +1,210 @@
+"""Self-serve storage: the Iceberg IO manager every domain writes its layers through.
+
+An asset keyed ``[domain, layer, name]`` is stored as the Iceberg table
+``<domain>.<layer>_<name>``. Daily-partitioned assets name their date column with the
+``partition_expr`` metadata key; the table is identity-partitioned on it, and writing a
+partition (or a range, for single-run backfills) replaces exactly that date range in one
+atomic commit, so reruns and retries never duplicate rows. Outputs may be a Polars
+DataFrame, a LazyFrame (written in bounded batches) or an iterable of DataFrames;
+inputs come back as a DataFrame or a LazyFrame, by the input's type annotation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import warnings
+from collections.abc import Iterable, Iterator
+
+import dagster as dg
+import polars as pl
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThan
+from pyiceberg.table import Table
+
+from platform_resources.catalog import load_catalog
+
+PARTITION_EXPR = "partition_expr"
+WRITE_BATCH_ROWS = 250_000
+
+
+def table_identifier(asset_key: dg.AssetKey) -> str:
+    """``[domain, layer, name]`` -> ``domain.layer_name``."""
+    if len(asset_key.path) != 3:
+        raise dg.DagsterInvariantViolationError(
+            f"asset key {asset_key.to_user_string()} must be [domain, layer, name] "
+            "to be stored by the Iceberg IO manager"
+        )
+    domain, layer, name = asset_key.path
+    return f"{domain}.{layer}_{name}"
+
+
+def date_range_filter(column: str, start: dt.date, end: dt.date) -> BooleanExpression:
+    """Rows whose ``column`` lies in ``[start, end)``."""
+    return And(GreaterThanOrEqual(column, start.isoformat()), LessThan(column, end.isoformat()))
+
+
+def _to_arrow(frame: pl.DataFrame) -> pa.Table:
+    # Iceberg has no nanosecond timestamps before format v3: store microseconds.
+    casts = {
+        name: pl.Datetime("us", dtype.time_zone)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_unit == "ns"
+    }
+    return (frame.with_columns(pl.col(c).cast(t) for c, t in casts.items()) if casts else frame).to_arrow()
+
+
+def _batches(obj: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]) -> Iterator[pa.Table]:
+    if isinstance(obj, pl.DataFrame):
+        yield _to_arrow(obj)
+    elif isinstance(obj, pl.LazyFrame):
+        for batch in obj.collect_batches(chunk_size=WRITE_BATCH_ROWS):
+            yield _to_arrow(batch)
+    else:
+        for frame in obj:
+            yield _to_arrow(frame)
+
+
+def ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, partition_column: str | None) -> Table:
+    """Load the table, creating it (identity-partitioned) or adding new columns as needed."""
+    namespace = identifier.split(".")[0]
+    catalog.create_namespace_if_not_exists(namespace)
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        table = catalog.create_table_if_not_exists(identifier, schema=schema)
+        if partition_column and not table.spec().fields:
+            with table.update_spec() as spec:
+                spec.add_identity(partition_column)
+        return catalog.load_table(identifier)
+    new_columns = set(schema.names) - {f.name for f in table.schema().fields}
+    if new_columns:
+        with table.update_schema() as update:
+            update.union_by_name(schema)
+        table = catalog.load_table(identifier)
+    return table
+
+
+def write_frames(
+    catalog: Catalog,
+    identifier: str,
+    frames: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame],
+    *,
+    partition_column: str | None = None,
+    window: tuple[dt.date, dt.date] | None = None,
+) -> tuple[Table, int]:
+    """Replace ``window`` of the table (or all of it) with ``frames`` in one commit.
+
+    Returns the table after the commit and the number of rows written. A row whose
+    partition column falls outside the window is refused before anything is committed:
+    it would survive the next rerun of its own partition and duplicate.
+    """
+    batches = _batches(frames)
+    first = next(batches, None)
+    if first is None:
+        raise dg.DagsterInvariantViolationError(f"no data frame given to write to {identifier}")
+    table = ensure_table(catalog, identifier, first.schema, partition_column)
+    overwrite_filter: BooleanExpression = AlwaysTrue()
+    if window is not None and partition_column is not None:
+        overwrite_filter = date_range_filter(partition_column, *window)
+    rows = 0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+        with table.transaction() as tx:
+            tx.delete(overwrite_filter)
+            for batch in itertools.chain([first], batches):
+                rows += _append(tx, batch, partition_column, window, identifier)
+    return catalog.load_table(identifier), rows
+
+
+def _append(tx, batch: pa.Table, column: str | None, window, identifier: str) -> int:
+    if batch.num_rows == 0:
+        return 0
+    if window is not None and column is not None:
+        dates = pl.from_arrow(batch.select([column])).to_series()
+        outside = dates.filter((dates < window[0]) | (dates >= window[1]) | dates.is_null())
+        if len(outside):
+            raise dg.DagsterInvariantViolationError(
+                f"{len(outside)} row(s) for {identifier} have {column} outside the partition window "
+                f"[{window[0]}, {window[1]}), e.g. {outside[0]}; nothing was committed"
+            )
+    tx.append(batch)
+    return batch.num_rows
+
+
+def read_table(
+    identifier: str,
+    *,
+    partition_column: str | None = None,
+    window: tuple[dt.date, dt.date] | None = None,
+    catalog: Catalog | None = None,
+) -> pl.LazyFrame:
+    """A lazy Polars scan of a table, a partition or a date range."""
+    table = (catalog or load_catalog()).load_table(identifier)
+    lf = pl.scan_iceberg(table)
+    if window is not None and partition_column is not None:
+        lf = lf.filter(pl.col(partition_column).is_between(window[0], window[1], closed="left"))
+    return lf
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=f.name, type=str(f.field_type), description=f.doc)
+            for f in table.schema().fields
+        ]
+    )
+
+
+def partition_window(context: dg.OutputContext | dg.InputContext) -> tuple[dt.date, dt.date] | None:
+    if not context.has_asset_partitions:
+        return None
+    window = context.asset_partitions_time_window
+    return window.start.date(), window.end.date()
+
+
+class IcebergPolarsIOManager(dg.ConfigurableIOManager):
+    """Stores Polars frames as Iceberg tables in the platform catalog."""
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        if obj is None:
+            return
+        identifier = table_identifier(context.asset_key)
+        partition_column = (context.definition_metadata or {}).get(PARTITION_EXPR)
+        window = partition_window(context)
+        if window is not None and partition_column is None:
+            raise dg.DagsterInvariantViolationError(
+                f"partitioned asset {context.asset_key.to_user_string()} needs "
+                f"metadata {{'{PARTITION_EXPR}': '<date column>'}} to be stored in Iceberg"
+            )
+        table, rows = write_frames(
+            load_catalog(), identifier, obj, partition_column=partition_column, window=window
+        )
+        context.add_output_metadata(
+            {
+                "table": identifier,
+                "snapshot_id": dg.MetadataValue.int(table.metadata.current_snapshot_id or 0),
+                "dagster/row_count": dg.MetadataValue.int(rows),
+                "dagster/column_schema": column_schema(table),
+                "dagster/uri": table.metadata_location,
+            }
+        )
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
+        upstream = context.upstream_output
+        identifier = table_identifier(context.asset_key)
+        metadata = (upstream.definition_metadata if upstream else None) or {}
+        try:
+            lf = read_table(
+                identifier,
+                partition_column=metadata.get(PARTITION_EXPR),
+                window=partition_window(context),
+            )
+        except NoSuchTableError as exc:
+            raise dg.DagsterInvariantViolationError(
+                f"table {identifier} does not exist yet: materialize "
+                f"{context.asset_key.to_user_string()} first"
+            ) from exc
+        return lf if context.dagster_type.typing_type is pl.LazyFrame else lf.collect()

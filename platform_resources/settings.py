@@ -1,0 +1,63 @@
+"""The one environment switch and every local path derived from `MESHHOUSE_HOME`.
+
+Read at call time (never at import time) so tests and commands can point a fresh
+process, or a fresh fixture, at another home.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_HOME = ".meshhouse"
+#: Development default for the tokenization key; production must set MESHHOUSE_TOKEN_KEY.
+DEV_TOKEN_KEY = "meshhouse-development-key-do-not-use-in-production"
+
+
+class Environment(StrEnum):
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+
+
+def get_environment() -> Environment:
+    return Environment(os.environ.get("MESHHOUSE_ENV", Environment.EMBEDDED.value))
+
+
+@dataclass(frozen=True)
+class Paths:
+    home: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def catalog_db(self) -> Path:
+        return self.home / "catalog.db"
+
+    @property
+    def scratch(self) -> Path:
+        """Per-run working files (DuckDB databases for dbt, spools); safe to delete."""
+        return self.home / "scratch"
+
+    def landing_dir(self, domain: str) -> Path:
+        return self.landing / domain
+
+
+def get_paths() -> Paths:
+    return Paths(Path(os.environ.get("MESHHOUSE_HOME", DEFAULT_HOME)).resolve())
+
+
+def get_token_key() -> bytes:
+    key = os.environ.get("MESHHOUSE_TOKEN_KEY")
+    if key:
+        return key.encode()
+    if get_environment() is Environment.PRODUCTION:
+        raise RuntimeError("MESHHOUSE_TOKEN_KEY must be set in production mode")
+    return DEV_TOKEN_KEY.encode()
