@@ -178,7 +178,7 @@ def current_orders(events: pl.DataFrame, window) -> pl.DataFrame:
         pl.col("refund_amount").sum().alias("refunded_amount"), pl.col("refund_amount").is_not_null().any().alias("has_refund")
     )
     return (
-        created.join(latest, on="order_id")
+        created.drop("status").join(latest, on="order_id")
         .join(refunds, on="order_id")
         .select(
             "order_id", "user_token",

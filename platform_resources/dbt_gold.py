@@ -1,0 +1,201 @@
+"""The dbt Gold factory: a domain's dbt project as Dagster assets, published to Iceberg by write-audit-publish.
+
+Per run: the Silver sources are staged (for the partition window only) into a fresh
+DuckDB file of the run's own, ``dbt build`` runs with the window as vars, and each
+model is published to ``<domain>.gold_<model>`` only when its dbt tests and its
+contract (pandera) pass. A model that fails either is not published, and the run
+fails naming it; consumers never see that partition change.
+"""
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import polars as pl
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    build_dbt_specs,
+)
+
+from platform_resources.catalog import load_catalog
+from platform_resources.contract_assets import contract_check_spec
+from platform_resources.contracts import Contract, hold_to_contract
+from platform_resources.iceberg_io import PARTITION_EXPR, column_schema, read_table, table_identifier, write_frames
+from platform_resources.partitions import DAILY, window_dates
+from platform_resources.resources import DBT_EXECUTABLE
+from platform_resources.settings import get_paths
+
+
+
+def dbt_project(project_dir: Path) -> DbtProject:
+    """The project, with its manifest parsed once if this checkout has none yet."""
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+    if not project.manifest_path.exists():
+        subprocess.run(
+            [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(project_dir)],
+            cwd=project_dir,
+            check=True,
+        )
+    return project
+
+
+class MeshTranslator(DagsterDbtTranslator):
+    """dbt models -> ``[domain, gold, model]``; sources -> the Silver assets they stage."""
+
+    def __init__(self, domain: str, contracts: Mapping[str, Contract]):
+        super().__init__()
+        self.domain = domain
+        self.contracts = contracts
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([self.domain, "silver", dbt_resource_props["name"]])
+        return dg.AssetKey([self.domain, "gold", dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return self.domain
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        contract = self.contracts.get(spec.key.path[-1]) if spec.key.path[1] == "gold" else None
+        if contract is None:
+            return spec
+        return spec.replace_attributes(
+            owners=[contract.owner],
+            description=contract.description.strip(),
+            tags={**spec.tags, "layer": "gold"},
+            kinds={"dbt", "duckdb", "iceberg"},
+        ).merge_attributes(
+            metadata={
+                PARTITION_EXPR: contract.partition_column,
+                "contract_version": contract.version,
+                "dagster/column_schema": contract.table_schema(),
+                "dagster/table_name": contract.product_id,
+            }
+        )
+
+
+def build_dbt_gold_assets(domain: str, project_dir: Path, contracts: Mapping[str, Contract]) -> dg.AssetsDefinition:
+    project = dbt_project(project_dir)
+    manifest = json.loads(project.manifest_path.read_text())
+    translator = MeshTranslator(domain, contracts)
+    specs, check_specs = build_dbt_specs(
+        translator=translator,
+        manifest=manifest,
+        select="fqn:*",
+        exclude="",
+        selector="",
+        io_manager_key=None,
+        project=project,
+    )
+    gold_contracts = {s.key: contracts[s.key.path[-1]] for s in specs if s.key.path[-1] in contracts}
+    missing_sources = [s["name"] for s in manifest["sources"].values() if s["name"] not in contracts]
+    if missing_sources:
+        raise dg.DagsterInvalidDefinitionError(f"dbt sources without a Silver contract in {domain}: {missing_sources}")
+    missing = [s.key.to_user_string() for s in specs if s.key not in gold_contracts]
+    if missing:
+        raise dg.DagsterInvalidDefinitionError(f"dbt models without a contract in {domain}/contracts: {missing}")
+
+    @dg.multi_asset(
+        name=f"{domain}_gold_dbt",
+        specs=specs,
+        check_specs=[*check_specs, *(contract_check_spec(c) for c in gold_contracts.values())],
+        can_subset=True,
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        op_tags={DAGSTER_DBT_SELECT_METADATA_KEY: "fqn:*", DAGSTER_DBT_EXCLUDE_METADATA_KEY: ""},
+        allow_arbitrary_check_specs=True,
+    )
+    def gold(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+        yield from _build_and_publish(context, dbt, domain, contracts, gold_contracts, manifest)
+
+    return gold
+
+
+def _stage_sources(
+    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], contracts: Mapping[str, Contract], window
+) -> dict[str, int]:
+    """Copy each Silver source's partition window into the run's DuckDB file, as dbt expects it."""
+    staged = {}
+    for source in manifest["sources"].values():
+        contract = contracts[source["name"]]
+        identifier = contract.product_id
+        frame = read_table(identifier, partition_column=contract.partition_column, window=window).collect()
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {source['schema']}")
+        con.register("staged", frame.to_arrow())
+        con.execute(f"CREATE OR REPLACE TABLE {source['schema']}.{source['name']} AS SELECT * FROM staged")
+        con.unregister("staged")
+        staged[identifier] = frame.height
+    return staged
+
+
+def _build_and_publish(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    domain: str,
+    all_contracts: Mapping[str, Contract],
+    contracts: Mapping[dg.AssetKey, Contract],
+    manifest: Mapping[str, Any],
+) -> Iterator:
+    window = window_dates(context)
+    workdir = get_paths().scratch / "dbt" / domain / context.run_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "run.duckdb"
+    try:
+        with duckdb.connect(str(database)) as con:
+            staged = _stage_sources(con, manifest, all_contracts, window)
+        context.log.info(f"staged Silver for [{window[0]}, {window[1]}): {staged}")
+        (workdir / "profiles.yml").write_text(
+            json.dumps({f"meshhouse_{domain}": {"target": "run", "outputs": {"run": {
+                "type": "duckdb", "path": str(database), "threads": 1}}}})
+        )
+        invocation = dbt.cli(
+            ["build", "--profiles-dir", str(workdir), "--vars", json.dumps(
+                {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()})],
+            context=context,
+            raise_on_error=False,
+        )
+        events = list(invocation.stream())
+        failed_assets = {
+            e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and not e.passed
+        }
+        unpublished = []
+        with duckdb.connect(str(database), read_only=True) as con:
+            for event in events:
+                if not isinstance(event, dg.Output):
+                    yield event
+                    continue
+                key = context.asset_key_for_output(event.output_name)
+                contract = contracts[key]
+                frame = con.sql(f"SELECT * FROM gold.{key.path[-1]}").pl().select(contract.polars_schema().names())
+                frame = frame.cast(dict(contract.polars_schema()))
+                outcome = hold_to_contract(frame, contract)
+                yield outcome.check_result(key)
+                if key in failed_assets or not outcome.passed:
+                    unpublished.append(key.to_user_string())
+                    continue
+                table, rows = write_frames(
+                    load_catalog(), table_identifier(key), frame,
+                    partition_column=contract.partition_column, window=window,
+                )
+                yield event.with_metadata({
+                    **event.metadata,
+                    "table": table_identifier(key),
+                    "snapshot_id": dg.MetadataValue.int(table.metadata.current_snapshot_id or 0),
+                    "dagster/row_count": dg.MetadataValue.int(rows),
+                    "dagster/column_schema": column_schema(table),
+                })
+        if not invocation.is_successful() or unpublished:
+            raise dg.Failure(
+                description=f"Gold not published for {unpublished or 'models dbt could not build'}: "
+                "a dbt test or contract check failed (see the checks); the published tables are unchanged.",
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
