@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import warnings
 from collections.abc import Iterable, Iterator
 
@@ -25,6 +26,9 @@ from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterTha
 from pyiceberg.table import Table
 
 from platform_resources.catalog import load_catalog
+
+# Polars plans Iceberg scans with pyiceberg (we have no polars_iceberg planner installed); say so once.
+os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 
 PARTITION_EXPR = "partition_expr"
 WRITE_BATCH_ROWS = 250_000

@@ -1,0 +1,79 @@
+"""The ``meshhouse`` command: simulate landing data, run the headless demo, summarize the lakehouse.
+
+Heavy libraries (dagster, dbt) are imported inside the commands that need them, so
+``meshhouse --help`` and ``meshhouse simulate`` start quickly.
+"""
+
+import argparse
+import datetime as dt
+import sys
+import time
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from platform_resources.landing import landing_files
+    from platform_resources.simulation import FaultRates, day_range
+    from platform_resources.workspace import domain_module, domain_names
+
+    days = day_range(args.days, dt.date.fromisoformat(args.end_date) if args.end_date else None)
+    rates = FaultRates(redelivery=args.redelivery_rate, late=args.late_rate, malformed=args.malformed_rate)
+    for domain in args.domain or domain_names():
+        if args.if_empty and landing_files(domain):
+            print(f"{domain}: landing zone already has data; nothing simulated (--if-empty)")
+            continue
+        started = time.perf_counter()
+        counts = domain_module(domain, "simulate").simulate(days, args.events_per_day, args.seed, rates)
+        seconds = time.perf_counter() - started
+        print(
+            f"{domain}: {counts['events']:,} events over {days[0]}..{days[-1]} "
+            f"(+{counts['redelivered']:,} redelivered, {counts['late']:,} late, {counts['malformed']:,} malformed) "
+            f"in {seconds:.1f} s = {counts['events'] / seconds:,.0f} events/s"
+        )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from platform_resources.demo import run_demo
+
+    _simulate(args)
+    return run_demo()
+
+
+def _summary(_: argparse.Namespace) -> int:
+    from platform_resources.demo import print_summary
+
+    print_summary()
+    return 0
+
+
+def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--domain", action="append", help="domain to simulate (repeatable; default: all)")
+    parser.add_argument("--days", type=int, default=3, help="number of days, ending with --end-date")
+    parser.add_argument("--end-date", help="last day, YYYY-MM-DD (default: yesterday, UTC)")
+    parser.add_argument("--events-per-day", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--redelivery-rate", type=float, default=0.01, help="share of events delivered twice")
+    parser.add_argument("--late-rate", type=float, default=0.02, help="share of events in a late file")
+    parser.add_argument("--malformed-rate", type=float, default=0.005, help="share of extra malformed lines")
+    parser.add_argument("--if-empty", action="store_true", help="only if the domain's landing zone is empty")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="meshhouse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    simulate = commands.add_parser("simulate", help="write seed-002 events into the landing zone")
+    _add_simulation_options(simulate)
+    simulate.set_defaults(run=_simulate)
+    demo = commands.add_parser(
+        "demo", help="simulate (if empty), materialize every asset for the landed days, print a summary"
+    )
+    _add_simulation_options(demo)
+    demo.set_defaults(run=_demo, if_empty=True)
+    summary = commands.add_parser("summary", help="rows per table and day, quarantine reasons, check results")
+    summary.set_defaults(run=_summary)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Shared fixtures: every test gets its own MESHHOUSE_HOME (catalog, warehouse, landing zone)."""
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+DAY = dt.date(2026, 11, 20)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MESHHOUSE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MESHHOUSE_ENV", raising=False)
+    return tmp_path / "home"
+
+
+def envelope(event_type: str, payload: dict, *, ts: str = "2026-11-20T10:00:00.000Z", metadata: dict | None = None,
+             event_id: str | None = None, user_id: str | None = None) -> dict:
+    """A seed-002 envelope, built by hand (not by the simulator under test)."""
+    return {
+        "eventId": event_id or str(uuid.uuid4()),
+        "eventType": event_type,
+        "eventSource": "order-service",
+        "timestamp": ts,
+        "version": "1.0",
+        "data": {"payload": payload, "metadata": metadata or {}},
+        "correlationId": str(uuid.uuid4()),
+        "userId": user_id or payload.get("userId", "user-1"),
+        "sessionId": str(uuid.uuid4()),
+        "environment": "test",
+        "region": "eu-west-1",
+    }
+
+
+def order_created(order_id: str, *, total: float = 30.0, currency: str = "EUR", items: list | None = None,
+                  ts: str = "2026-11-20T10:00:00.000Z", user_id: str = "user-1", event_id: str | None = None) -> dict:
+    items = items if items is not None else [{"productId": "SKU-00001", "quantity": 2, "price": 15.0}]
+    return envelope(
+        "order.created",
+        {"orderId": order_id, "userId": user_id, "items": items, "totalAmount": total, "currency": currency},
+        ts=ts,
+        event_id=event_id,
+        metadata={"paymentMethod": "card", "shippingAddress": {"recipientName": "Ada Lovelace",
+                  "street": "1 Market Street", "city": "Leeds", "postalCode": "12345", "country": "GB"}},
+    )
+
+
+def status_change(order_id: str, status: str, ts: str, *, refund: float | None = None) -> dict:
+    payload = {"orderId": order_id, "userId": "user-1", "status": status, "currency": "EUR"}
+    if refund is not None:
+        payload["refundAmount"] = refund
+    return envelope(f"order.{status}", payload, ts=ts)
+
+
+def write_landing(home: Path, day: dt.date, name: str, lines: list[bytes | dict]) -> Path:
+    folder = home / "landing" / "orders" / f"dt={day.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(b"".join((json.dumps(x).encode() if isinstance(x, dict) else x) + b"\n" for x in lines))
+    return path

@@ -1,0 +1,62 @@
+"""The event simulator: seed-002 envelopes in the landing layout, with the faults asked for."""
+
+import datetime as dt
+import json
+from collections import Counter
+
+from domains.orders.simulate import simulate
+from platform_resources.envelope import classify_lines
+from platform_resources.landing import landing_files
+from platform_resources.simulation import FaultRates
+
+DAYS = [dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
+STATUSES = {"order.created", "order.paid", "order.shipped", "order.delivered", "order.cancelled", "order.refunded"}
+
+
+def _lines(home) -> list[tuple[dt.date, str, bytes]]:
+    return [
+        (f.day, f.path.name, line)
+        for f in landing_files("orders")
+        for line in f.path.read_bytes().split(b"\n")[:-1]
+    ]
+
+
+def test_clean_run_writes_each_event_once_into_its_event_day(home) -> None:
+    days = [dt.date(2026, 11, 1) + dt.timedelta(days=i) for i in range(14)]  # long enough for refunds
+    counts = simulate(days, 600, seed=1, rates=FaultRates())
+    lines = _lines(home)
+    assert len(lines) == counts["events"]
+    events = [(day, json.loads(line)) for day, _, line in lines]
+    assert len({e["eventId"] for _, e in events}) == len(events)
+    assert {e["eventType"] for _, e in events} == STATUSES
+    for day, e in events:
+        assert dt.datetime.fromisoformat(e["timestamp"]).date() == day
+        assert set(e) >= {"eventId", "eventType", "timestamp", "data", "version", "correlationId", "userId"}
+        assert set(e["data"]) == {"payload", "metadata"}
+    created = [e for _, e in events if e["eventType"] == "order.created"]
+    for e in created:
+        payload = e["data"]["payload"]
+        assert round(sum(i["quantity"] * i["price"] for i in payload["items"]), 2) == payload["totalAmount"]
+    assert {d for d, _ in events} == set(days)
+
+
+def test_faults_are_extra_lines_of_each_kind(home) -> None:
+    counts = simulate(DAYS, 4000, seed=2, rates=FaultRates(redelivery=0.05, late=0.05, malformed=0.02))
+    lines = _lines(home)
+    assert len(lines) == counts["events"] + counts["redelivered"] + counts["malformed"]
+    valid, quarantined = classify_lines(1, [line for _, _, line in lines], "f", DAYS[0], dt.datetime.now(dt.UTC))
+    assert quarantined.height == counts["malformed"] > 0
+    assert quarantined["reason"].n_unique() >= 6  # the corruption kinds reach distinct reasons
+    copies = Counter(valid["event_id"].to_list())
+    assert sum(n - 1 for n in copies.values()) == counts["redelivered"] > 0
+    late_lines = [(day, line) for day, name, line in lines if name.startswith("late-")]
+    assert counts["late"] <= len(late_lines) <= counts["late"] + counts["redelivered"]
+    assert all(dt.datetime.fromisoformat(json.loads(line)["timestamp"]).date() == day for day, line in late_lines)
+
+
+def test_same_seed_same_events(home, tmp_path, monkeypatch) -> None:
+    simulate(DAYS[:1], 500, seed=3, rates=FaultRates(malformed=0.01))
+    first = _lines(home)
+    monkeypatch.setenv("MESHHOUSE_HOME", str(tmp_path / "other"))
+    simulate(DAYS[:1], 500, seed=3, rates=FaultRates(malformed=0.01))
+    assert _lines(tmp_path / "other") == first
