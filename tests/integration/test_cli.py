@@ -1,0 +1,71 @@
+"""The commands users script against: `dagster asset materialize` and `meshhouse demo`, as subprocesses."""
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from platform_resources.catalog import load_catalog
+from tests.conftest import order_created, write_landing
+from tests.integration.conftest import rows
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+D1, D2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
+
+
+def _run(args: list[str], home: Path, dagster_home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MESHHOUSE_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
+    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Path:
+    path = tmp_path / "dagster_home"
+    path.mkdir()
+    shutil.copy(REPO / "dagster.yaml", path / "dagster.yaml")
+    return path
+
+
+def test_dagster_asset_materialize_runs_a_range_as_one_run_and_a_rerun_changes_nothing(home, dagster_home) -> None:
+    for day in (D1, D2):
+        events = [order_created(f"{day}-{i}", ts=f"{day}T{i:02d}:00:00Z") for i in range(12)]
+        write_landing(home, day, "part-1.jsonl", [*events, b"{broken"])
+    materialize = [str(BIN / "dagster"), "asset", "materialize", "-m", "domains.orders.definitions", "--select", "*"]
+
+    _run([*materialize, "--partition-range", f"{D1}...{D2}"], home, dagster_home)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert len(instance.get_runs()) == 1
+    tables = {name for _, name in load_catalog().list_tables("orders")}
+    assert {"bronze_events", "bronze_quarantine", "silver_orders", "silver_order_events", "silver_order_items",
+            "gold_daily_revenue", "gold_orders_by_status", "gold_product_sales"} <= tables
+    counts = {t: rows(f"orders.{t}") for t in tables}
+    assert counts["bronze_events"] == 24 and counts["bronze_quarantine"] == 2 and counts["silver_orders"] == 24
+    assert all(counts[t] > 0 for t in tables if t.startswith("gold_"))
+
+    _run([*materialize, "--partition", D1.isoformat()], home, dagster_home)
+    assert {t: rows(f"orders.{t}") for t in tables} == counts
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert len(instance.get_runs()) == 2
+
+
+def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
+    done = _run(
+        [str(BIN / "meshhouse"), "demo", "--days", "2", "--events-per-day", "400", "--end-date", "2026-11-20"],
+        home,
+        dagster_home,
+    )
+    out = done.stdout
+    assert "orders: materializing 2026-11-19..2026-11-20 (2 days) as one run" in out
+    assert "checks: " in out and " 0 failed" in out
+    for table in ("bronze_events", "bronze_quarantine", "silver_orders", "gold_daily_revenue"):
+        assert table in out
+    assert rows("orders.gold_daily_revenue") > 0

@@ -1,0 +1,65 @@
+"""Write-audit-publish for Gold: a model whose contract or dbt test fails is not published; the others are."""
+
+import dataclasses
+import datetime as dt
+import shutil
+
+import pytest
+from pyiceberg.exceptions import NoSuchTableError
+
+from domains.orders.contracts import CONTRACTS
+from domains.orders.gold import DBT_PROJECT_DIR
+from domains.orders.silver import orders_silver_events, orders_silver_orders
+from platform_resources.catalog import load_catalog
+from platform_resources.dbt_gold import build_dbt_gold_assets
+from platform_resources.domain import domain_definitions
+from tests.conftest import order_created, write_landing
+from tests.integration.conftest import check, materialized, rows, run_orders
+
+pytestmark = pytest.mark.integration
+D = dt.date(2026, 11, 20)
+
+
+def _defs(project_dir, contracts):
+    gold = build_dbt_gold_assets("orders", project_dir, contracts)
+    return domain_definitions("orders", "team:orders", [orders_silver_events, orders_silver_orders, gold], project_dir)
+
+
+def _assert_only_daily_revenue_withheld(result) -> None:
+    assert not result.success
+    done = materialized(result)
+    assert "orders/gold/daily_revenue" not in done
+    assert {"orders/gold/product_sales", "orders/gold/orders_by_status"} <= done
+    with pytest.raises(NoSuchTableError):
+        load_catalog().load_table("orders.gold_daily_revenue")
+    assert rows("orders.gold_product_sales") > 0
+
+
+def test_a_gold_model_breaking_its_contract_is_not_published(home, instance) -> None:
+    revenue = CONTRACTS["daily_revenue"]
+    columns = tuple(dataclasses.replace(c, maximum=1) if c.name == "orders" else c for c in revenue.columns)
+    contracts = {**CONTRACTS, "daily_revenue": dataclasses.replace(revenue, columns=columns)}
+    write_landing(home, D, "part-1.jsonl", [order_created(f"o-{i}") for i in range(5)])
+
+    result = run_orders(instance, D, _defs(DBT_PROJECT_DIR, contracts))
+
+    contract = check(result, "orders/gold/daily_revenue", "contract")
+    assert not contract.passed and contract.metadata["failing_rows"].value == 1
+    assert "orders: less_than_or_equal_to(1)" in str(contract.metadata["failure_counts"].value)
+    _assert_only_daily_revenue_withheld(result)
+
+
+def test_a_gold_model_failing_a_dbt_test_is_not_published(home, instance, tmp_path) -> None:
+    project = tmp_path / "dbt_orders"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    schema = project / "models" / "gold" / "schema.yml"
+    schema.write_text(schema.read_text().replace("values: [USD, EUR, GBP]", "values: [USD]", 1))
+    write_landing(home, D, "part-1.jsonl", [order_created(f"o-{i}", currency="EUR") for i in range(5)])
+
+    result = run_orders(instance, D, _defs(project, CONTRACTS))
+
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [
+        ("orders/gold/daily_revenue", "accepted_values_daily_revenue_currency__USD")
+    ]
+    _assert_only_daily_revenue_withheld(result)
