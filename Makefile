@@ -44,7 +44,7 @@ demo: env dagster-home
 	$(RUN) meshhouse demo --days $(DEMO_DAYS) --events-per-day $(DEMO_EVENTS_PER_DAY)
 
 test: env
-	$(RUN) pytest
+	$(RUN) pytest -n 2
 
 lint: env
 	$(RUN) ruff check .

@@ -17,8 +17,8 @@ import polars as pl
 from platform_resources.envelope import classify_lines
 from platform_resources.iceberg_io import PARTITION_EXPR, read_table, table_identifier
 from platform_resources.landing import count_lines, iter_line_batches, landing_files
-from platform_resources.resources import IO_MANAGER_KEY
 from platform_resources.partitions import DAILY, window_dates, window_days
+from platform_resources.resources import IO_MANAGER_KEY
 
 LANDING_DATE = "landing_date"
 LINE_ACCOUNTING = "line_accounting"
@@ -85,7 +85,9 @@ def build_bronze_assets(domain: str, owner: str) -> dg.AssetsDefinition:
                 quarantined.append(bad)
                 yield valid
 
-        yield dg.Output(valid_batches(), output_name=events_key.to_python_identifier(), metadata={"files": len(files)})
+        yield dg.Output(
+            valid_batches(), output_name=events_key.to_python_identifier(), metadata={"files": len(files)}
+        )
         quarantine = pl.concat(quarantined)
         reasons = quarantine.group_by("reason").len().sort("len", descending=True)
         yield dg.Output(

@@ -26,7 +26,8 @@ def _simulate(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - started
         print(
             f"{domain}: {counts['events']:,} events over {days[0]}..{days[-1]} "
-            f"(+{counts['redelivered']:,} redelivered, {counts['late']:,} late, {counts['malformed']:,} malformed) "
+            f"(+{counts['redelivered']:,} redelivered, {counts['late']:,} late, "
+            f"{counts['malformed']:,} malformed) "
             f"in {seconds:.1f} s = {counts['events'] / seconds:,.0f} events/s"
         )
     return 0

@@ -159,8 +159,10 @@ def _required_when(raw: Any, where: str) -> tuple[str, tuple[Any, ...]] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise ContractError(f"{where}: required_when takes one column and its values, e.g. {{event_type: [a, b]}}")
-    (column, values), = raw.items()
+        raise ContractError(
+            f"{where}: required_when takes one column and its values, e.g. {{event_type: [a, b]}}"
+        )
+    ((column, values),) = raw.items()
     return column, tuple(values if isinstance(values, list) else [values])
 
 
@@ -248,8 +250,12 @@ class ContractOutcome:
             .group_by("index")
             .agg(
                 pl.concat_str(
-                    pl.col("column").fill_null("row"), pl.lit(": "), pl.col("check"),
-                    pl.lit(" (got "), pl.col("failure_case").fill_null("null"), pl.lit(")"),
+                    pl.col("column").fill_null("row"),
+                    pl.lit(": "),
+                    pl.col("check"),
+                    pl.lit(" (got "),
+                    pl.col("failure_case").fill_null("null"),
+                    pl.lit(")"),
                 )
                 .sort()
                 .str.join("; ")
@@ -257,11 +263,14 @@ class ContractOutcome:
             )
         )
 
-    def check_result(self, asset_key: dg.AssetKey, extra: dict[str, Any] | None = None) -> dg.AssetCheckResult:
+    def check_result(
+        self, asset_key: dg.AssetKey, extra: dict[str, Any] | None = None
+    ) -> dg.AssetCheckResult:
         counts = (
             self.failure_cases.with_columns(pl.col("column").fill_null("row"))
             .group_by("column", "check")
-            .len().sort("len", descending=True)
+            .len()
+            .sort("len", descending=True)
             if len(self.failure_cases)
             else pl.DataFrame()
         )
@@ -285,7 +294,9 @@ class ContractOutcome:
             passed=self.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata=metadata,
-            description=None if self.passed else (
+            description=None
+            if self.passed
+            else (
                 f"{self.failing_rows} of {self.rows_checked} rows break {self.contract.product_id} "
                 f"v{self.contract.version} (allowed ratio {self.contract.max_failing_ratio})"
             ),
@@ -309,7 +320,9 @@ def hold_to_contract(frame: pl.DataFrame, contract: Contract) -> ContractOutcome
         )
     try:
         contract.pandera_schema().validate(frame, lazy=True)
-        cases = pl.DataFrame(schema={"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64})
+        cases = pl.DataFrame(
+            schema={"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64}
+        )
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases.select(
             "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64)

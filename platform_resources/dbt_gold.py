@@ -1,4 +1,4 @@
-"""The dbt Gold factory: a domain's dbt project as Dagster assets, published to Iceberg by write-audit-publish.
+"""The dbt Gold factory: a domain's dbt project as Dagster assets, published to Iceberg (write-audit-publish).
 
 Per run: the Silver sources are staged (for the partition window only) into a fresh
 DuckDB file of the run's own, ``dbt build`` runs with the window as vars, and each
@@ -16,7 +16,6 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import polars as pl
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from dagster_dbt.asset_utils import (
     DAGSTER_DBT_EXCLUDE_METADATA_KEY,
@@ -27,11 +26,16 @@ from dagster_dbt.asset_utils import (
 from platform_resources.catalog import load_catalog
 from platform_resources.contract_assets import contract_check_spec
 from platform_resources.contracts import Contract, hold_to_contract
-from platform_resources.iceberg_io import PARTITION_EXPR, column_schema, read_table, table_identifier, write_frames
+from platform_resources.iceberg_io import (
+    PARTITION_EXPR,
+    column_schema,
+    read_table,
+    table_identifier,
+    write_frames,
+)
 from platform_resources.partitions import DAILY, window_dates
 from platform_resources.resources import DBT_EXECUTABLE
 from platform_resources.settings import get_paths
-
 
 
 def dbt_project(project_dir: Path) -> DbtProject:
@@ -62,7 +66,9 @@ class MeshTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return self.domain
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         contract = self.contracts.get(spec.key.path[-1]) if spec.key.path[1] == "gold" else None
         if contract is None:
@@ -82,7 +88,9 @@ class MeshTranslator(DagsterDbtTranslator):
         )
 
 
-def build_dbt_gold_assets(domain: str, project_dir: Path, contracts: Mapping[str, Contract]) -> dg.AssetsDefinition:
+def build_dbt_gold_assets(
+    domain: str, project_dir: Path, contracts: Mapping[str, Contract]
+) -> dg.AssetsDefinition:
     project = dbt_project(project_dir)
     manifest = json.loads(project.manifest_path.read_text())
     translator = MeshTranslator(domain, contracts)
@@ -98,10 +106,14 @@ def build_dbt_gold_assets(domain: str, project_dir: Path, contracts: Mapping[str
     gold_contracts = {s.key: contracts[s.key.path[-1]] for s in specs if s.key.path[-1] in contracts}
     missing_sources = [s["name"] for s in manifest["sources"].values() if s["name"] not in contracts]
     if missing_sources:
-        raise dg.DagsterInvalidDefinitionError(f"dbt sources without a Silver contract in {domain}: {missing_sources}")
+        raise dg.DagsterInvalidDefinitionError(
+            f"dbt sources without a Silver contract in {domain}: {missing_sources}"
+        )
     missing = [s.key.to_user_string() for s in specs if s.key not in gold_contracts]
     if missing:
-        raise dg.DagsterInvalidDefinitionError(f"dbt models without a contract in {domain}/contracts: {missing}")
+        raise dg.DagsterInvalidDefinitionError(
+            f"dbt models without a contract in {domain}/contracts: {missing}"
+        )
 
     @dg.multi_asset(
         name=f"{domain}_gold_dbt",
@@ -153,19 +165,28 @@ def _build_and_publish(
             staged = _stage_sources(con, manifest, all_contracts, window)
         context.log.info(f"staged Silver for [{window[0]}, {window[1]}): {staged}")
         (workdir / "profiles.yml").write_text(
-            json.dumps({f"meshhouse_{domain}": {"target": "run", "outputs": {"run": {
-                "type": "duckdb", "path": str(database), "threads": 1}}}})
+            json.dumps(
+                {
+                    f"meshhouse_{domain}": {
+                        "target": "run",
+                        "outputs": {"run": {"type": "duckdb", "path": str(database), "threads": 1}},
+                    }
+                }
+            )
         )
         invocation = dbt.cli(
-            ["build", "--profiles-dir", str(workdir), "--vars", json.dumps(
-                {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()})],
+            [
+                "build",
+                "--profiles-dir",
+                str(workdir),
+                "--vars",
+                json.dumps({"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}),
+            ],
             context=context,
             raise_on_error=False,
         )
         events = list(invocation.stream())
-        failed_assets = {
-            e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and not e.passed
-        }
+        failed_assets = {e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and not e.passed}
         unpublished = []
         with duckdb.connect(str(database), read_only=True) as con:
             for event in events:
@@ -174,7 +195,11 @@ def _build_and_publish(
                     continue
                 key = context.asset_key_for_output(event.output_name)
                 contract = contracts[key]
-                frame = con.sql(f"SELECT * FROM gold.{key.path[-1]}").pl().select(contract.polars_schema().names())
+                frame = (
+                    con.sql(f"SELECT * FROM gold.{key.path[-1]}")
+                    .pl()
+                    .select(contract.polars_schema().names())
+                )
                 frame = frame.cast(dict(contract.polars_schema()))
                 outcome = hold_to_contract(frame, contract)
                 yield outcome.check_result(key)
@@ -182,16 +207,21 @@ def _build_and_publish(
                     unpublished.append(key.to_user_string())
                     continue
                 table, rows = write_frames(
-                    load_catalog(), table_identifier(key), frame,
-                    partition_column=contract.partition_column, window=window,
+                    load_catalog(),
+                    table_identifier(key),
+                    frame,
+                    partition_column=contract.partition_column,
+                    window=window,
                 )
-                yield event.with_metadata({
-                    **event.metadata,
-                    "table": table_identifier(key),
-                    "snapshot_id": dg.MetadataValue.int(table.metadata.current_snapshot_id or 0),
-                    "dagster/row_count": dg.MetadataValue.int(rows),
-                    "dagster/column_schema": column_schema(table),
-                })
+                yield event.with_metadata(
+                    {
+                        **event.metadata,
+                        "table": table_identifier(key),
+                        "snapshot_id": dg.MetadataValue.int(table.metadata.current_snapshot_id or 0),
+                        "dagster/row_count": dg.MetadataValue.int(rows),
+                        "dagster/column_schema": column_schema(table),
+                    }
+                )
         if not invocation.is_successful() or unpublished:
             raise dg.Failure(
                 description=f"Gold not published for {unpublished or 'models dbt could not build'}: "

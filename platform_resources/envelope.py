@@ -37,7 +37,12 @@ def _reason_sql() -> str:
         ("NOT json_valid(text)", "'not valid JSON'"),
         ("json_type(text) <> 'OBJECT'", "'not a JSON object: got ' || lower(json_type(text))"),
     ]
-    for field, kind in (("eventId", "VARCHAR"), ("eventType", "VARCHAR"), ("timestamp", "VARCHAR"), ("data", "OBJECT")):
+    for field, kind in (
+        ("eventId", "VARCHAR"),
+        ("eventType", "VARCHAR"),
+        ("timestamp", "VARCHAR"),
+        ("data", "OBJECT"),
+    ):
         word = "an object" if kind == "OBJECT" else "a string"
         rules.append((f"{jt(field)} IS NULL OR {jt(field)} = 'NULL'", f"'missing {field}'"))
         rules.append((f"{jt(field)} <> '{kind}'", f"'{field} is not {word}: got ' || lower({jt(field)})"))
@@ -48,7 +53,10 @@ def _reason_sql() -> str:
     ]
     for field in OPTIONAL_STRING_FIELDS:
         rules.append(
-            (f"{jt(field)} NOT IN ('VARCHAR', 'NULL')", f"'{field} is not a string: got ' || lower({jt(field)})")
+            (
+                f"{jt(field)} NOT IN ('VARCHAR', 'NULL')",
+                f"'{field} is not a string: got ' || lower({jt(field)})",
+            )
         )
     return "CASE " + " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in rules) + " END"
 

@@ -8,8 +8,8 @@ set's last partition are left out of the cursor and picked up once they exist.
 
 import hashlib
 import json
-from typing import Any
 from collections import defaultdict
+from typing import Any
 
 import dagster as dg
 

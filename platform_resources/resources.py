@@ -18,5 +18,7 @@ def platform_resources(dbt_project_dir: Path | None = None) -> dict[str, Any]:
     """The shared resource map; the IO manager reads the environment when it runs, not at import."""
     resources: dict[str, Any] = {IO_MANAGER_KEY: IcebergPolarsIOManager()}
     if dbt_project_dir is not None:
-        resources[DBT_RESOURCE_KEY] = DbtCliResource(project_dir=str(dbt_project_dir), dbt_executable=DBT_EXECUTABLE)
+        resources[DBT_RESOURCE_KEY] = DbtCliResource(
+            project_dir=str(dbt_project_dir), dbt_executable=DBT_EXECUTABLE
+        )
     return resources

@@ -20,8 +20,14 @@ from platform_resources.settings import get_paths
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 MALFORMED_KINDS = (
-    "truncated", "not_json", "array", "missing_event_id", "numeric_event_id",
-    "bad_timestamp", "data_not_object", "invalid_utf8",
+    "truncated",
+    "not_json",
+    "array",
+    "missing_event_id",
+    "numeric_event_id",
+    "bad_timestamp",
+    "data_not_object",
+    "invalid_utf8",
 )
 
 
@@ -38,7 +44,10 @@ def uuid4s(rng: np.random.Generator, n: int) -> pl.Series:
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     hexed = raw.tobytes().hex()
     return pl.Series(
-        [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}" for h in (hexed[i * 32 : i * 32 + 32] for i in range(n))],
+        [
+            f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            for h in (hexed[i * 32 : i * 32 + 32] for i in range(n))
+        ],
         dtype=pl.String,
     )
 
@@ -74,7 +83,9 @@ def _corrupt(line: str, kind: str) -> bytes:
     }[kind]
 
 
-def write_landing(domain: str, events: pl.DataFrame, *, tag: str, rates: FaultRates, rng: np.random.Generator) -> dict[str, int]:
+def write_landing(
+    domain: str, events: pl.DataFrame, *, tag: str, rates: FaultRates, rng: np.random.Generator
+) -> dict[str, int]:
     """Write ``events`` (columns ``event_ts``, ``line``) with faults; returns line counts by kind."""
     root = get_paths().landing_dir(domain)
     n = events.height
@@ -90,7 +101,9 @@ def write_landing(domain: str, events: pl.DataFrame, *, tag: str, rates: FaultRa
         if not is_late and rates.malformed > 0:
             picked = np.flatnonzero(rng.random(len(lines)) < rates.malformed)
             kinds = rng.integers(len(MALFORMED_KINDS), size=len(picked))
-            corrupted = [_corrupt(lines[i].decode(), MALFORMED_KINDS[k]) for i, k in zip(picked, kinds, strict=True)]
+            corrupted = [
+                _corrupt(lines[i].decode(), MALFORMED_KINDS[k]) for i, k in zip(picked, kinds, strict=True)
+            ]
             lines = _interleave(lines, corrupted, rng)
             counts["malformed"] += len(corrupted)
         name = f"late-{tag}.jsonl" if is_late else f"{tag}.jsonl"

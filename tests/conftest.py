@@ -17,8 +17,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def envelope(event_type: str, payload: dict, *, ts: str = "2026-11-20T10:00:00.000Z", metadata: dict | None = None,
-             event_id: str | None = None, user_id: str | None = None) -> dict:
+def envelope(
+    event_type: str,
+    payload: dict,
+    *,
+    ts: str = "2026-11-20T10:00:00.000Z",
+    metadata: dict | None = None,
+    event_id: str | None = None,
+    user_id: str | None = None,
+) -> dict:
     """A seed-002 envelope, built by hand (not by the simulator under test)."""
     return {
         "eventId": event_id or str(uuid.uuid4()),
@@ -35,16 +42,32 @@ def envelope(event_type: str, payload: dict, *, ts: str = "2026-11-20T10:00:00.0
     }
 
 
-def order_created(order_id: str, *, total: float = 30.0, currency: str = "EUR", items: list | None = None,
-                  ts: str = "2026-11-20T10:00:00.000Z", user_id: str = "user-1", event_id: str | None = None) -> dict:
+def order_created(
+    order_id: str,
+    *,
+    total: float = 30.0,
+    currency: str = "EUR",
+    items: list | None = None,
+    ts: str = "2026-11-20T10:00:00.000Z",
+    user_id: str = "user-1",
+    event_id: str | None = None,
+) -> dict:
     items = items if items is not None else [{"productId": "SKU-00001", "quantity": 2, "price": 15.0}]
     return envelope(
         "order.created",
         {"orderId": order_id, "userId": user_id, "items": items, "totalAmount": total, "currency": currency},
         ts=ts,
         event_id=event_id,
-        metadata={"paymentMethod": "card", "shippingAddress": {"recipientName": "Ada Lovelace",
-                  "street": "1 Market Street", "city": "Leeds", "postalCode": "12345", "country": "GB"}},
+        metadata={
+            "paymentMethod": "card",
+            "shippingAddress": {
+                "recipientName": "Ada Lovelace",
+                "street": "1 Market Street",
+                "city": "Leeds",
+                "postalCode": "12345",
+                "country": "GB",
+            },
+        },
     )
 
 

@@ -86,13 +86,21 @@ def type_events(bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
         user_token=tokenize(pl.col("user_id")),
         shipping_address_token=tokenize(pl.col("shipping_address")),
     ).drop("user_id", "shipping_address")
-    items = items.with_columns(line_amount=(pl.col("quantity") * pl.col("unit_price")).cast(pl.Decimal(18, 2)))
+    items = items.with_columns(
+        line_amount=(pl.col("quantity") * pl.col("unit_price")).cast(pl.Decimal(18, 2))
+    )
     return events, items, bronze.height - events.height
 
 
-def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.DataFrame, window) -> pl.DataFrame:
+def _extra_failures(
+    events: pl.DataFrame, items: ContractOutcome, item_rows: pl.DataFrame, window
+) -> pl.DataFrame:
     """Failure cases beyond the event contract, indexed by event row: the landing window and bad items."""
-    indexed = events.select("event_id", "event_date").with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    indexed = (
+        events.select("event_id", "event_date")
+        .with_row_index("index")
+        .with_columns(pl.col("index").cast(pl.Int64))
+    )
     outside = indexed.filter(~pl.col("event_date").is_between(*window, closed="left")).select(
         pl.lit("event_date").alias("column"),
         pl.lit(f"within landing partition [{window[0]}, {window[1]})").alias("check"),
@@ -101,11 +109,18 @@ def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.
     )
     bad_items = (
         items.reasons()
-        .join(item_rows.with_row_index("index").select(pl.col("index").cast(pl.Int64), "event_id", "item_index"), on="index")
+        .join(
+            item_rows.with_row_index("index").select(
+                pl.col("index").cast(pl.Int64), "event_id", "item_index"
+            ),
+            on="index",
+        )
         .join(indexed.select("event_id", pl.col("index").alias("event_index")), on="event_id")
         .select(
             pl.lit("items").alias("column"),
-            (pl.lit("item ") + pl.col("item_index").cast(pl.String) + pl.lit(" honours order_items")).alias("check"),
+            (pl.lit("item ") + pl.col("item_index").cast(pl.String) + pl.lit(" honours order_items")).alias(
+                "check"
+            ),
             pl.col("reason").alias("failure_case"),
             pl.col("event_index").alias("index"),
         )
@@ -120,7 +135,8 @@ def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.
         product_spec(ITEMS, deps=[bronze_keys("orders")[0]], kinds={"iceberg", "duckdb", "polars"}),
         dg.AssetSpec(
             REJECTED_KEY,
-            description="Order events that are valid envelopes but break a Silver contract, with every reason.",
+            description="Order events that are valid envelopes but break a Silver contract, "
+            "with every reason.",
             owners=[EVENTS.owner],
             group_name="orders",
             kinds={"iceberg", "polars"},
@@ -151,7 +167,9 @@ def orders_silver_events(context: dg.AssetExecutionContext, bronze: pl.LazyFrame
         output_name=EVENTS.asset_key.to_python_identifier(),
         metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
     )
-    yield dg.Output(valid_items.select(ITEMS.polars_schema().names()), output_name=ITEMS.asset_key.to_python_identifier())
+    yield dg.Output(
+        valid_items.select(ITEMS.polars_schema().names()), output_name=ITEMS.asset_key.to_python_identifier()
+    )
     yield dg.Output(
         rejected.select(
             "event_id", "event_type", "event_ts", "reason", "raw", "source_file", "line_number", LANDING_DATE
@@ -175,18 +193,30 @@ def current_orders(events: pl.DataFrame, window) -> pl.DataFrame:
         .agg(pl.col("status").last(), pl.col("event_ts").last().alias("status_updated_at"))
     )
     refunds = mine.group_by("order_id").agg(
-        pl.col("refund_amount").sum().alias("refunded_amount"), pl.col("refund_amount").is_not_null().any().alias("has_refund")
+        pl.col("refund_amount").sum().alias("refunded_amount"),
+        pl.col("refund_amount").is_not_null().any().alias("has_refund"),
     )
     return (
-        created.drop("status").join(latest, on="order_id")
+        created.drop("status")
+        .join(latest, on="order_id")
         .join(refunds, on="order_id")
         .select(
-            "order_id", "user_token",
+            "order_id",
+            "user_token",
             pl.col("event_date").alias("order_date"),
             pl.col("event_ts").alias("created_at"),
-            "total_amount", "currency", "payment_method", "item_count", "ship_country", "shipping_address_token",
-            "status", "status_updated_at",
-            pl.when(pl.col("has_refund")).then(pl.col("refunded_amount")).cast(pl.Decimal(18, 2)).alias("refunded_amount"),
+            "total_amount",
+            "currency",
+            "payment_method",
+            "item_count",
+            "ship_country",
+            "shipping_address_token",
+            "status",
+            "status_updated_at",
+            pl.when(pl.col("has_refund"))
+            .then(pl.col("refunded_amount"))
+            .cast(pl.Decimal(18, 2))
+            .alias("refunded_amount"),
         )
         .sort("created_at", "order_id")
     )

@@ -26,8 +26,16 @@ FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"
 LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson")
 # P(next step | previous step), and the delay of each step in hours (uniform range)
 P_CANCEL_UNPAID, P_SHIP, P_DELIVER, P_REFUND = 0.08, 0.98, 0.97, 0.04
-DELAYS_H = {"paid": (0.02, 0.5), "cancelled": (0.1, 6), "shipped": (4, 48), "delivered": (24, 96), "refunded": (24, 240)}
-EVENTS_PER_ORDER = 1 + P_CANCEL_UNPAID + (1 - P_CANCEL_UNPAID) * (1 + P_SHIP * (1 + P_DELIVER * (1 + P_REFUND)))
+DELAYS_H = {
+    "paid": (0.02, 0.5),
+    "cancelled": (0.1, 6),
+    "shipped": (4, 48),
+    "delivered": (24, 96),
+    "refunded": (24, 240),
+}
+EVENTS_PER_ORDER = (
+    1 + P_CANCEL_UNPAID + (1 - P_CANCEL_UNPAID) * (1 + P_SHIP * (1 + P_DELIVER * (1 + P_REFUND)))
+)
 
 
 def _orders(rng: np.random.Generator, day: dt.date, n: int) -> pl.DataFrame:
@@ -48,8 +56,16 @@ def _orders(rng: np.random.Generator, day: dt.date, n: int) -> pl.DataFrame:
             "price": price,
         }
     )
-    totals = items.group_by("o").agg((pl.col("quantity") * pl.col("price")).sum().round(2).alias("total")).sort("o")
-    nested = items.group_by("o", maintain_order=True).agg(pl.struct("productId", "quantity", "price").alias("items")).sort("o")
+    totals = (
+        items.group_by("o")
+        .agg((pl.col("quantity") * pl.col("price")).sum().round(2).alias("total"))
+        .sort("o")
+    )
+    nested = (
+        items.group_by("o", maintain_order=True)
+        .agg(pl.struct("productId", "quantity", "price").alias("items"))
+        .sort("o")
+    )
     return pl.DataFrame(
         {
             "order_id": uuid4s(rng, n),
@@ -101,7 +117,9 @@ def _lifecycle(rng: np.random.Generator, orders: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def simulate_day(rng: np.random.Generator, day: dt.date, events_per_day: int, last_day: dt.date) -> pl.DataFrame:
+def simulate_day(
+    rng: np.random.Generator, day: dt.date, events_per_day: int, last_day: dt.date
+) -> pl.DataFrame:
     """Envelope lines (``event_ts``, ``line``) of the orders created on ``day``."""
     orders = _orders(rng, day, max(1, round(events_per_day / EVENTS_PER_ORDER)))
     address = pl.struct(
@@ -111,7 +129,9 @@ def simulate_day(rng: np.random.Generator, day: dt.date, events_per_day: int, la
         pl.col("postal_code").alias("postalCode"),
         pl.col("currency").replace({"USD": "US", "EUR": "FR", "GBP": "GB"}).alias("country"),
     )
-    created = orders.with_columns(event_type=pl.lit("order.created"), event_ts=pl.col("created_ts")).with_columns(
+    created = orders.with_columns(
+        event_type=pl.lit("order.created"), event_ts=pl.col("created_ts")
+    ).with_columns(
         payload=pl.struct(
             pl.col("order_id").alias("orderId"),
             pl.col("user_id").alias("userId"),
@@ -154,7 +174,13 @@ def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRa
     rng = np.random.default_rng(seed)
     totals: dict[str, int] = {}
     for day in days:
-        counts = write_landing(DOMAIN, simulate_day(rng, day, events_per_day, days[-1]), tag=f"orders-{day}", rates=rates, rng=rng)
+        counts = write_landing(
+            DOMAIN,
+            simulate_day(rng, day, events_per_day, days[-1]),
+            tag=f"orders-{day}",
+            rates=rates,
+            rng=rng,
+        )
         for k, v in counts.items():
             totals[k] = totals.get(k, 0) + v
     return totals

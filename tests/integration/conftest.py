@@ -33,6 +33,10 @@ def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
 
 
 def check(result: dg.ExecuteInProcessResult, asset: str, name: str):
-    found = [e for e in result.get_asset_check_evaluations() if e.asset_key.to_user_string() == asset and e.check_name == name]
+    found = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == asset and e.check_name == name
+    ]
     assert len(found) == 1, f"no single evaluation of {asset} {name}: {found}"
     return found[0]

@@ -35,20 +35,40 @@ def dagster_home(tmp_path: Path) -> Path:
     return path
 
 
-def test_dagster_asset_materialize_runs_a_range_as_one_run_and_a_rerun_changes_nothing(home, dagster_home) -> None:
+def test_dagster_asset_materialize_runs_a_range_as_one_run_and_a_rerun_changes_nothing(
+    home, dagster_home
+) -> None:
     for day in (D1, D2):
         events = [order_created(f"{day}-{i}", ts=f"{day}T{i:02d}:00:00Z") for i in range(12)]
         write_landing(home, day, "part-1.jsonl", [*events, b"{broken"])
-    materialize = [str(BIN / "dagster"), "asset", "materialize", "-m", "domains.orders.definitions", "--select", "*"]
+    materialize = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "domains.orders.definitions",
+        "--select",
+        "*",
+    ]
 
     _run([*materialize, "--partition-range", f"{D1}...{D2}"], home, dagster_home)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert len(instance.get_runs()) == 1
     tables = {name for _, name in load_catalog().list_tables("orders")}
-    assert {"bronze_events", "bronze_quarantine", "silver_orders", "silver_order_events", "silver_order_items",
-            "gold_daily_revenue", "gold_orders_by_status", "gold_product_sales"} <= tables
+    assert {
+        "bronze_events",
+        "bronze_quarantine",
+        "silver_orders",
+        "silver_order_events",
+        "silver_order_items",
+        "gold_daily_revenue",
+        "gold_orders_by_status",
+        "gold_product_sales",
+    } <= tables
     counts = {t: rows(f"orders.{t}") for t in tables}
-    assert counts["bronze_events"] == 24 and counts["bronze_quarantine"] == 2 and counts["silver_orders"] == 24
+    assert (
+        counts["bronze_events"] == 24 and counts["bronze_quarantine"] == 2 and counts["silver_orders"] == 24
+    )
     assert all(counts[t] > 0 for t in tables if t.startswith("gold_"))
 
     _run([*materialize, "--partition", D1.isoformat()], home, dagster_home)
@@ -59,7 +79,16 @@ def test_dagster_asset_materialize_runs_a_range_as_one_run_and_a_rerun_changes_n
 
 def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
     done = _run(
-        [str(BIN / "meshhouse"), "demo", "--days", "2", "--events-per-day", "400", "--end-date", "2026-11-20"],
+        [
+            str(BIN / "meshhouse"),
+            "demo",
+            "--days",
+            "2",
+            "--events-per-day",
+            "400",
+            "--end-date",
+            "2026-11-20",
+        ],
         home,
         dagster_home,
     )

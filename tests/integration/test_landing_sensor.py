@@ -1,4 +1,7 @@
-"""The landing sensor on a real instance: new files request their day once; a new file for an old day reruns it."""
+"""The landing sensor on a real instance.
+
+New files request their day once; a new file for an old day requests that day again.
+"""
 
 import datetime as dt
 import os

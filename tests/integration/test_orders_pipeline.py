@@ -19,7 +19,11 @@ GOLD = ("orders.gold_daily_revenue", "orders.gold_orders_by_status", "orders.gol
 def _good_orders(n: int, prefix: str = "o") -> list[dict]:
     out = []
     for i in range(n):
-        out.append(order_created(f"{prefix}-{i}", ts=f"2026-11-20T{i % 24:02d}:00:00Z", currency=("EUR", "USD")[i % 2]))
+        out.append(
+            order_created(
+                f"{prefix}-{i}", ts=f"2026-11-20T{i % 24:02d}:00:00Z", currency=("EUR", "USD")[i % 2]
+            )
+        )
         if i % 3 == 0:
             out.append(status_change(f"{prefix}-{i}", "paid", f"2026-11-20T{i % 24:02d}:30:00Z"))
     return out
@@ -30,7 +34,9 @@ MALFORMED = {
     b"\xff\xfe\xfd": "undecodable bytes: not valid UTF-8",
     b"[]": "not a JSON object: got array",
     b"": "empty line",
-    json.dumps({"eventType": "order.paid", "timestamp": "2026-11-20T10:00:00Z", "data": {}}).encode(): "missing eventId",
+    json.dumps(
+        {"eventType": "order.paid", "timestamp": "2026-11-20T10:00:00Z", "data": {}}
+    ).encode(): "missing eventId",
     json.dumps({**envelope("order.paid", {}), "eventId": 7}).encode(): "eventId is not a string: got ubigint",
     json.dumps({**envelope("order.paid", {}), "timestamp": "soon"}).encode(): "timestamp is not ISO-8601",
     json.dumps({**envelope("order.paid", {}), "data": [1]}).encode(): "data is not an object: got array",
@@ -44,8 +50,11 @@ CONTRACT_BREAKERS = {
     "unknown-type": (envelope("order.teleported", {"orderId": "bad-3", "userId": "u"}), "event_type: isin"),
     "next-day": (order_created("bad-4", ts="2026-11-21T01:00:00Z"), "event_date: within landing partition"),
     "no-currency": (
-        envelope("order.created", {"orderId": "bad-5", "userId": "u", "items": [], "totalAmount": 1.0},
-                 metadata={"paymentMethod": "card"}),
+        envelope(
+            "order.created",
+            {"orderId": "bad-5", "userId": "u", "items": [], "totalAmount": 1.0},
+            metadata={"paymentMethod": "card"},
+        ),
         "currency required when event_type in ['order.created']",
     ),
 }
@@ -112,10 +121,15 @@ def test_a_broken_contract_blocks_silver_orders_and_gold_and_keeps_published_gol
     assert not result.success
     contract = check(result, "orders/silver/order_events", "contract")
     assert not contract.passed
-    assert contract.metadata["failing_rows"].value == 10 and contract.metadata["rows_checked"].value == len(good) + 10
+    assert (
+        contract.metadata["failing_rows"].value == 10
+        and contract.metadata["rows_checked"].value == len(good) + 10
+    )
     assert "total_amount" in contract.metadata["failure_sample"].value
     done = materialized(result)
     assert "orders/silver/order_events" in done
     assert not {"orders/silver/orders", "orders/gold/daily_revenue"} & done
-    assert {t: (rows(t), load_catalog().load_table(t).metadata.current_snapshot_id) for t in GOLD} == published
+    assert {
+        t: (rows(t), load_catalog().load_table(t).metadata.current_snapshot_id) for t in GOLD
+    } == published
     assert rows("orders.silver_rejected") == 10

@@ -23,7 +23,9 @@ RAW = {
 
 def _frame(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(
-        rows, schema={"id": pl.String, "kind": pl.String, "amount": pl.Decimal(18, 2), "email": pl.String}, orient="row"
+        rows,
+        schema={"id": pl.String, "kind": pl.String, "amount": pl.Decimal(18, 2), "email": pl.String},
+        orient="row",
     )
 
 
@@ -32,9 +34,15 @@ def _frame(rows: list[tuple]) -> pl.DataFrame:
     [
         ({"owner": None}, "missing required key 'owner'"),
         ({"columns": [{"name": "x", "type": "varchar"}]}, "unknown column type 'varchar'"),
-        ({"columns": [{"name": "x", "type": "string", "classification": "secret"}]}, "classification 'secret'"),
+        (
+            {"columns": [{"name": "x", "type": "string", "classification": "secret"}]},
+            "classification 'secret'",
+        ),
         ({"partition_column": "nope"}, "partition_column 'nope' is not a column"),
-        ({"columns": [{"name": "x", "type": "string", "required_when": ["a"]}]}, "required_when takes one column"),
+        (
+            {"columns": [{"name": "x", "type": "string", "required_when": ["a"]}]},
+            "required_when takes one column",
+        ),
     ],
 )
 def test_invalid_contracts_are_refused_with_the_fix(change: dict, message: str) -> None:
@@ -45,7 +53,13 @@ def test_invalid_contracts_are_refused_with_the_fix(change: dict, message: str) 
 def test_rows_breaking_the_contract_are_split_out_with_every_reason() -> None:
     contract = parse_contract(RAW)
     frame = _frame(
-        [("1", "a", 5, None), ("2", "c", 5, None), ("3", "a", None, None), ("4", "b", -1, "x@y.z"), ("5", "b", None, None)]
+        [
+            ("1", "a", 5, None),
+            ("2", "c", 5, None),
+            ("3", "a", None, None),
+            ("4", "b", -1, "x@y.z"),
+            ("5", "b", None, None),
+        ]
     )
     outcome = hold_to_contract(frame, contract)
     valid, rejected = split_by_contract(frame, outcome)
@@ -68,7 +82,9 @@ def test_check_fails_above_the_allowed_ratio_with_counts_and_sample() -> None:
     assert result.metadata["max_failing_ratio"].value == 0.25
     assert result.metadata["failure_counts"].value == {"kind: isin(['a', 'b'])": 1}
     assert "zz" in result.metadata["failure_sample"].value
-    passing = hold_to_contract(_frame([(str(i), "b", None, None) for i in range(4)] + [("9", "zz", None, None)]), contract)
+    passing = hold_to_contract(
+        _frame([(str(i), "b", None, None) for i in range(4)] + [("9", "zz", None, None)]), contract
+    )
     assert passing.failing_ratio == 0.2 and passing.check_result(contract.asset_key).passed
 
 

@@ -1,4 +1,4 @@
-"""The Iceberg IO layer: a partition write replaces exactly its window, atomically, and reruns never duplicate."""
+"""The Iceberg IO layer: a partition write replaces exactly its window, atomically; reruns never duplicate."""
 
 import datetime as dt
 
@@ -36,7 +36,10 @@ def test_rewriting_a_partition_replaces_only_that_partition(home) -> None:
     table, rows = _write(_rows(D1, 2, "b"), (D1, D2))
     assert rows == 2
     assert _counts() == {D1: 2, D2: 4}
-    assert sorted(read_table("t.silver_things", partition_column="day", window=(D1, D2)).collect()["id"]) == ["b0", "b1"]
+    assert sorted(read_table("t.silver_things", partition_column="day", window=(D1, D2)).collect()["id"]) == [
+        "b0",
+        "b1",
+    ]
     assert table.spec().fields[0].name == "day"
 
 
@@ -60,7 +63,12 @@ def test_a_range_write_in_batches_is_one_commit(home) -> None:
     table, rows = _write(iter([_rows(D1, 2), _rows(D2, 3)]), (D1, D3))
     assert rows == 5 and _counts() == {D1: 2, D2: 3, D3: 1}
     assert table.metadata.snapshot_by_id(table.metadata.current_snapshot_id).parent_snapshot_id is not None
-    assert read_table("t.silver_things", partition_column="day", window=(D2, D3 + dt.timedelta(days=1))).collect().height == 4
+    assert (
+        read_table("t.silver_things", partition_column="day", window=(D2, D3 + dt.timedelta(days=1)))
+        .collect()
+        .height
+        == 4
+    )
 
 
 def test_a_lazy_frame_is_written_in_bounded_batches(home) -> None:

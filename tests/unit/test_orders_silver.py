@@ -20,8 +20,12 @@ def _bronze(events: list[dict]) -> pl.DataFrame:
 
 
 def test_typing_dedupes_on_event_id_and_tokenizes_pii() -> None:
-    created = order_created("o-1", total=30.0, items=[{"productId": "SKU-00001", "quantity": 2, "price": 15.0}])
-    events, items, duplicates = type_events(_bronze([created, created, status_change("o-1", "paid", "2026-11-20T11:00:00Z")]))
+    created = order_created(
+        "o-1", total=30.0, items=[{"productId": "SKU-00001", "quantity": 2, "price": 15.0}]
+    )
+    events, items, duplicates = type_events(
+        _bronze([created, created, status_change("o-1", "paid", "2026-11-20T11:00:00Z")])
+    )
     assert duplicates == 1 and events.height == 2
     row = events.filter(pl.col("event_type") == "order.created").to_dicts()[0]
     assert row["order_id"] == "o-1" and str(row["total_amount"]) == "30.00" and row["item_count"] == 1
@@ -50,7 +54,9 @@ def test_current_status_is_the_latest_event_within_the_horizon() -> None:
     )
     events, _, _ = type_events(bronze)
     orders = current_orders(events, WINDOW)
-    got = {r["order_id"]: (r["status"], r["status_updated_at"], r["refunded_amount"]) for r in orders.to_dicts()}
+    got = {
+        r["order_id"]: (r["status"], r["status_updated_at"], r["refunded_amount"]) for r in orders.to_dicts()
+    }
     assert set(got) == {"o-1", "o-2", "o-3"}
     assert got["o-1"][0] == "refunded" and str(got["o-1"][2]) == "30.00"
     assert got["o-1"][1] == dt.datetime(2026, 11, 25, 8, tzinfo=dt.UTC)

@@ -10,7 +10,14 @@ from platform_resources.landing import landing_files
 from platform_resources.simulation import FaultRates
 
 DAYS = [dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
-STATUSES = {"order.created", "order.paid", "order.shipped", "order.delivered", "order.cancelled", "order.refunded"}
+STATUSES = {
+    "order.created",
+    "order.paid",
+    "order.shipped",
+    "order.delivered",
+    "order.cancelled",
+    "order.refunded",
+}
 
 
 def _lines(home) -> list[tuple[dt.date, str, bytes]]:
@@ -44,14 +51,18 @@ def test_faults_are_extra_lines_of_each_kind(home) -> None:
     counts = simulate(DAYS, 4000, seed=2, rates=FaultRates(redelivery=0.05, late=0.05, malformed=0.02))
     lines = _lines(home)
     assert len(lines) == counts["events"] + counts["redelivered"] + counts["malformed"]
-    valid, quarantined = classify_lines(1, [line for _, _, line in lines], "f", DAYS[0], dt.datetime.now(dt.UTC))
+    valid, quarantined = classify_lines(
+        1, [line for _, _, line in lines], "f", DAYS[0], dt.datetime.now(dt.UTC)
+    )
     assert quarantined.height == counts["malformed"] > 0
     assert quarantined["reason"].n_unique() >= 6  # the corruption kinds reach distinct reasons
     copies = Counter(valid["event_id"].to_list())
     assert sum(n - 1 for n in copies.values()) == counts["redelivered"] > 0
     late_lines = [(day, line) for day, name, line in lines if name.startswith("late-")]
     assert counts["late"] <= len(late_lines) <= counts["late"] + counts["redelivered"]
-    assert all(dt.datetime.fromisoformat(json.loads(line)["timestamp"]).date() == day for day, line in late_lines)
+    assert all(
+        dt.datetime.fromisoformat(json.loads(line)["timestamp"]).date() == day for day, line in late_lines
+    )
 
 
 def test_same_seed_same_events(home, tmp_path, monkeypatch) -> None:
