@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 
 from platform_resources.envelope import classify_lines
-from platform_resources.iceberg_io import PARTITION_EXPR, read_table, table_identifier
+from platform_resources.iceberg_io import PARTITION_EXPR, count_rows, table_identifier
 from platform_resources.landing import count_lines, iter_line_batches, landing_files
 from platform_resources.partitions import DAILY, window_dates, window_days
 from platform_resources.resources import IO_MANAGER_KEY
@@ -104,10 +104,7 @@ def _line_accounting(domain: str, files: list, window: tuple[dt.date, dt.date]) 
     events_key, quarantine_key = bronze_keys(domain)
     lines_read = sum(count_lines(f.path) for f in files)
     stored = {
-        key.path[-1]: read_table(table_identifier(key), partition_column=LANDING_DATE, window=window)
-        .select(pl.len())
-        .collect()
-        .item()
+        key.path[-1]: count_rows(table_identifier(key), partition_column=LANDING_DATE, window=window)
         for key in (events_key, quarantine_key)
     }
     return dg.AssetCheckResult(

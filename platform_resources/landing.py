@@ -11,7 +11,7 @@ from pathlib import Path
 from platform_resources.settings import get_paths
 
 DAY_DIR = re.compile(r"dt=(\d{4}-\d{2}-\d{2})")
-LINE_BATCH = 200_000
+LINE_BATCH = 100_000
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,22 @@ def test_a_range_write_in_batches_is_one_commit(home) -> None:
     )
 
 
-def test_a_lazy_frame_is_written_in_bounded_batches(home) -> None:
+def test_many_batches_into_one_partition_keep_every_row_in_one_snapshot(home) -> None:
+    table, rows = _write(iter([_rows(D1, 2, "a"), _rows(D1, 3, "b"), _rows(D1, 4, "c")]), (D1, D2))
+    assert rows == 9
+    ids = read_table("t.silver_things").collect()["id"].to_list()
+    assert sorted(ids) == sorted(
+        [f"a{i}" for i in range(2)] + [f"b{i}" for i in range(3)] + [f"c{i}" for i in range(4)]
+    )
+    appends = [s for s in table.metadata.snapshots if s.summary.operation.value == "append"]
+    assert len(appends) == 1 and appends[0].summary["added-data-files"] == "3"
+
+
+def test_a_lazy_frame_is_written_in_bounded_batches(home, monkeypatch) -> None:
+    monkeypatch.setattr("platform_resources.iceberg_io.WRITE_BATCH_ROWS", 300)
     _, rows = _write(_rows(D1, 1000).lazy(), (D1, D2))
     assert rows == 1000 and _counts() == {D1: 1000}
+    assert read_table("t.silver_things").collect()["id"].n_unique() == 1000
 
 
 def test_a_new_column_evolves_the_schema(home) -> None:
