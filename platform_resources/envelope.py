@@ -27,15 +27,21 @@ OPTIONAL_STRING_FIELDS = {
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
-def _reason_sql() -> str:
-    def jt(path: str) -> str:
-        return f"json_type(text, '$.{path}')"
+#: Envelope fields extracted from each line in one JSON parse, in this order (1-based in SQL).
+FIELDS = ["eventId", "eventType", "timestamp", "data", *OPTIONAL_STRING_FIELDS]
 
+
+def _f(field: str) -> str:
+    return f"f[{FIELDS.index(field) + 1}]"
+
+
+def _reason_sql() -> str:
+    """One CASE per line: the first rule a line breaks is its quarantine reason."""
     rules = [
         ("text IS NULL", "'undecodable bytes: not valid UTF-8'"),
         ("trim(text) = ''", "'empty line'"),
         ("NOT json_valid(text)", "'not valid JSON'"),
-        ("json_type(text) <> 'OBJECT'", "'not a JSON object: got ' || lower(json_type(text))"),
+        ("root <> 'OBJECT'", "'not a JSON object: got ' || lower(root)"),
     ]
     for field, kind in (
         ("eventId", "VARCHAR"),
@@ -44,32 +50,37 @@ def _reason_sql() -> str:
         ("data", "OBJECT"),
     ):
         word = "an object" if kind == "OBJECT" else "a string"
-        rules.append((f"{jt(field)} IS NULL OR {jt(field)} = 'NULL'", f"'missing {field}'"))
-        rules.append((f"{jt(field)} <> '{kind}'", f"'{field} is not {word}: got ' || lower({jt(field)})"))
+        jt = f"json_type({_f(field)})"
+        rules.append((f"{_f(field)} IS NULL OR {jt} = 'NULL'", f"'missing {field}'"))
+        rules.append((f"{jt} <> '{kind}'", f"'{field} is not {word}: got ' || lower({jt})"))
     rules += [
-        (f"NOT regexp_full_match(text ->> '$.eventId', '{UUID_PATTERN}')", "'eventId is not a UUID'"),
-        ("trim(text ->> '$.eventType') = ''", "'eventType is empty'"),
-        ("TRY_CAST(text ->> '$.timestamp' AS TIMESTAMPTZ) IS NULL", "'timestamp is not ISO-8601'"),
+        (f"NOT regexp_full_match({_f('eventId')} ->> '$', '{UUID_PATTERN}')", "'eventId is not a UUID'"),
+        (f"trim({_f('eventType')} ->> '$') = ''", "'eventType is empty'"),
+        (f"TRY_CAST({_f('timestamp')} ->> '$' AS TIMESTAMPTZ) IS NULL", "'timestamp is not ISO-8601'"),
     ]
     for field in OPTIONAL_STRING_FIELDS:
-        rules.append(
-            (
-                f"{jt(field)} NOT IN ('VARCHAR', 'NULL')",
-                f"'{field} is not a string: got ' || lower({jt(field)})",
-            )
-        )
+        jt = f"json_type({_f(field)})"
+        rules.append((f"{jt} NOT IN ('VARCHAR', 'NULL')", f"'{field} is not a string: got ' || lower({jt})"))
     return "CASE " + " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in rules) + " END"
 
 
-_CLASSIFY = f"""
-SELECT line_number, raw, text, sha256(raw) AS checksum, {_reason_sql()} AS reason FROM lines
+_PATHS = "[" + ", ".join(f"'$.{field}'" for field in FIELDS) + "]"
+_PARSED = f"""
+SELECT line_number, raw, text, root,
+    CASE WHEN root = 'OBJECT' THEN json_extract(text, {_PATHS}) END AS f
+FROM (
+    SELECT *, CASE WHEN text IS NOT NULL AND json_valid(text) THEN json_type(text) END AS root FROM lines
+)
 """
+_CLASSIFY = (
+    f"SELECT line_number, raw, text, f, sha256(raw) AS checksum, {_reason_sql()} AS reason FROM parsed"
+)
 _VALID = f"""
 SELECT
-    text ->> '$.eventId' AS event_id,
-    text ->> '$.eventType' AS event_type,
-    CAST(text ->> '$.timestamp' AS TIMESTAMPTZ) AS event_ts,
-    {", ".join(f"text ->> '$.{k}' AS {v}" for k, v in OPTIONAL_STRING_FIELDS.items())},
+    {_f("eventId")} ->> '$' AS event_id,
+    {_f("eventType")} ->> '$' AS event_type,
+    CAST({_f("timestamp")} ->> '$' AS TIMESTAMPTZ) AS event_ts,
+    {", ".join(f"{_f(k)} ->> '$' AS {v}" for k, v in OPTIONAL_STRING_FIELDS.items())},
     text AS raw,
     line_number, checksum
 FROM classified WHERE reason IS NULL
@@ -106,6 +117,7 @@ def classify_lines(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("lines", batch)
+        con.execute(f"CREATE TEMP TABLE parsed AS {_PARSED}")
         con.execute(f"CREATE TEMP TABLE classified AS {_CLASSIFY}")
         valid = con.sql(_VALID).pl()
         quarantined = con.sql(_QUARANTINED).pl()
