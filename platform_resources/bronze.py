@@ -3,7 +3,7 @@
 Every line read lands in exactly one place: ``<domain>.bronze_events`` (valid seed-002
 envelopes kept raw, with parsed envelope columns and ingestion metadata) or
 ``<domain>.bronze_quarantine`` (the raw bytes, file, line and the reason). Files are read
-in bounded batches and written in one atomic commit per table. The blocking
+in bounded batches and written in one atomic commit per table (events, then quarantine). The blocking
 ``line_accounting`` check re-counts the lines in the files and compares them with what
 the two tables hold for the partition after the commit.
 """

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_simulation_options(demo)
     demo.set_defaults(run=_demo, if_empty=True)
-    summary = commands.add_parser("summary", help="rows per table and day, quarantine reasons, check results")
+    summary = commands.add_parser("summary", help="rows per table and day, and quarantine reasons")
     summary.set_defaults(run=_summary)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,8 +1,8 @@
-"""Dagster specs from contracts: the asset spec and the blocking contract check of a data product."""
+"""Dagster specs from contracts (asset spec, blocking contract check) and publishing behind the checks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -48,3 +48,24 @@ def contract_check_spec(contract: Contract) -> dg.AssetCheckSpec:
         description=f"Rows honour contract {contract.product_id} v{contract.version} "
         f"(at most {contract.max_failing_ratio:.0%} may break it); failing rows are sampled in the metadata.",
     )
+
+
+def publish_if_passed(
+    outputs: Iterable[dg.Output], checks: Sequence[dg.AssetCheckResult], always: Iterable[dg.Output] = ()
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Write-audit-publish for one step: ``outputs`` are stored only if every check passed.
+
+    ``always`` (e.g. the rejected rows with their reasons) is stored regardless. When a
+    check fails, the step fails after reporting the checks: the products keep their last
+    published partition and every downstream asset in the run is skipped.
+    """
+    yield from always
+    failed = [c for c in checks if not c.passed]
+    if not failed:
+        yield from outputs
+    yield from checks
+    if failed:
+        raise dg.Failure(
+            description="not published, a blocking check failed: "
+            + "; ".join(f"{c.asset_key.to_user_string()} {c.check_name}: {c.description}" for c in failed),
+        )

@@ -14,7 +14,7 @@ Check metadata keys: ``rows_checked``, ``failing_rows``, ``failing_ratio``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,32 @@ import yaml
 
 SAMPLE_ROWS = 20
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+LAYERS = ("bronze", "silver", "gold")
+CONTRACT_KEYS = {
+    "domain",
+    "layer",
+    "name",
+    "version",
+    "owner",
+    "description",
+    "partition_column",
+    "quality",
+    "columns",
+}
+COLUMN_KEYS = {
+    "name",
+    "type",
+    "description",
+    "required",
+    "unique",
+    "classification",
+    "pii",
+    "minimum",
+    "maximum",
+    "allowed",
+    "pattern",
+    "required_when",
+}
 CONTRACT_CHECK = "contract"
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 _SIMPLE_TYPES: dict[str, pl.DataType] = {
@@ -109,7 +135,6 @@ class Contract:
     columns: tuple[ColumnSpec, ...]
     partition_column: str | None = None
     max_failing_ratio: float = 0.0
-    path: Path | None = field(default=None, compare=False)
 
     @property
     def product_id(self) -> str:
@@ -118,9 +143,6 @@ class Contract:
     @property
     def asset_key(self) -> dg.AssetKey:
         return dg.AssetKey([self.domain, self.layer, self.name])
-
-    def column(self, name: str) -> ColumnSpec:
-        return next(c for c in self.columns if c.name == name)
 
     def pandera_schema(self) -> pa.DataFrameSchema:
         return pa.DataFrameSchema(
@@ -166,10 +188,24 @@ def _required_when(raw: Any, where: str) -> tuple[str, tuple[Any, ...]] | None:
     return column, tuple(values if isinstance(values, list) else [values])
 
 
-def parse_contract(raw: dict[str, Any], where: str = "contract") -> Contract:
+def _known_keys(raw: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ContractError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(known)}")
+
+
+def parse_contract(raw: Any, where: str = "contract") -> Contract:
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: a contract is a YAML mapping of keys, got {type(raw).__name__}")
+    _known_keys(raw, CONTRACT_KEYS, where)
+    if raw.get("layer") not in LAYERS:
+        raise ContractError(f"{where}: layer {raw.get('layer')!r} not in {LAYERS}")
     columns = []
     for i, col in enumerate(_require(raw, "columns", where)):
         col_where = f"{where}: columns[{i}]"
+        _known_keys(col, COLUMN_KEYS, col_where)
+        if "allowed" in col and not isinstance(col["allowed"], list):
+            raise ContractError(f"{col_where}: allowed takes a list of values, e.g. allowed: [USD, EUR]")
         classification = col.get("classification", "internal")
         if classification not in CLASSIFICATIONS:
             raise ContractError(f"{col_where}: classification {classification!r} not in {CLASSIFICATIONS}")
@@ -202,8 +238,14 @@ def parse_contract(raw: dict[str, Any], where: str = "contract") -> Contract:
         partition_column=raw.get("partition_column"),
         max_failing_ratio=float(quality.get("max_failing_ratio", 0.0)),
     )
-    if contract.partition_column and contract.partition_column not in {c.name for c in columns}:
+    names = {c.name for c in columns}
+    if contract.partition_column and contract.partition_column not in names:
         raise ContractError(f"{where}: partition_column {contract.partition_column!r} is not a column")
+    for c in columns:
+        if c.required_when and c.required_when[0] not in names:
+            raise ContractError(
+                f"{where}: {c.name} is required_when {c.required_when[0]!r}, which is not a column"
+            )
     return contract
 
 
@@ -215,8 +257,14 @@ def load_contract(path: Path) -> Contract:
 
 
 def load_contracts(folder: Path) -> dict[str, Contract]:
-    """Every ``*.yaml`` contract in a domain's ``contracts/`` folder, by product name."""
-    return {c.name: c for c in (load_contract(p) for p in sorted(folder.glob("*.yaml")))}
+    """Every ``*.yaml`` contract in a domain's ``contracts/`` folder, by product name (unique per domain)."""
+    contracts: dict[str, Contract] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        contract = load_contract(path)
+        if contract.name in contracts:
+            raise ContractError(f"{path}: product name {contract.name!r} is already used in {folder}")
+        contracts[contract.name] = contract
+    return contracts
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from dagster_dbt.asset_utils import (
     DAGSTER_DBT_SELECT_METADATA_KEY,
     build_dbt_specs,
 )
+from pyiceberg.exceptions import NoSuchTableError
 
 from platform_resources.catalog import load_catalog
 from platform_resources.contract_assets import contract_check_spec
@@ -142,7 +143,14 @@ def _stage_sources(
     for source in manifest["sources"].values():
         contract = contracts[source["name"]]
         identifier = contract.product_id
-        frame = read_table(identifier, partition_column=contract.partition_column, window=window).collect()
+        try:
+            frame = read_table(
+                identifier, partition_column=contract.partition_column, window=window
+            ).collect()
+        except NoSuchTableError as exc:
+            raise dg.Failure(
+                f"{identifier} does not exist yet: materialize {contract.asset_key.to_user_string()}"
+            ) from exc
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {source['schema']}")
         con.register("staged", frame.to_arrow())
         con.execute(f"CREATE OR REPLACE TABLE {source['schema']}.{source['name']} AS SELECT * FROM staged")
@@ -188,6 +196,7 @@ def _build_and_publish(
             ],
             context=context,
             raise_on_error=False,
+            target_path=workdir / "target",
         )
         events = list(invocation.stream())
         failed_assets = {  # a dbt test with severity warn informs but does not withhold publication

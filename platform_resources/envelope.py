@@ -3,8 +3,8 @@
 Validation runs in DuckDB over a batch of lines so that one bad line never fails the
 batch: every line gets either parsed envelope columns or a quarantine reason.
 Required: ``eventId`` (a UUID string), ``eventType`` (a non-empty string), ``timestamp``
-(an ISO-8601 string) and ``data`` (an object). Optional envelope fields must be strings
-when present.
+(an ISO-8601 date-time string with an offset) and ``data`` (an object). Optional
+envelope fields must be strings when present.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ OPTIONAL_STRING_FIELDS = {
     "environment": "environment",
     "region": "region",
 }
+#: RFC 3339's ISO-8601 profile: a date, a time and an explicit UTC offset.
+TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})"
+TIMESTAMP_REASON = "timestamp is not ISO-8601 (YYYY-MM-DDThh:mm:ss[.fff] with Z or an offset)"
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
@@ -56,7 +59,11 @@ def _reason_sql() -> str:
     rules += [
         (f"NOT regexp_full_match({_f('eventId')} ->> '$', '{UUID_PATTERN}')", "'eventId is not a UUID'"),
         (f"trim({_f('eventType')} ->> '$') = ''", "'eventType is empty'"),
-        (f"TRY_CAST({_f('timestamp')} ->> '$' AS TIMESTAMPTZ) IS NULL", "'timestamp is not ISO-8601'"),
+        (
+            f"NOT regexp_full_match({_f('timestamp')} ->> '$', '{TIMESTAMP_PATTERN}') "
+            f"OR NOT coalesce(isfinite(TRY_CAST({_f('timestamp')} ->> '$' AS TIMESTAMPTZ)), false)",
+            f"'{TIMESTAMP_REASON}'",
+        ),
     ]
     for field in OPTIONAL_STRING_FIELDS:
         jt = f"json_type({_f(field)})"
@@ -106,11 +113,12 @@ def classify_lines(
     first_line: int, lines: list[bytes], source_file: str, landing_date: dt.date, ingested_at: dt.datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(valid envelopes, quarantined lines) of one batch; together they hold every line once."""
+    texts = decode_lines(lines) if lines else []
     batch = pa.table(
         {
             "line_number": pa.array(range(first_line, first_line + len(lines)), pa.int64()),
             "raw": pa.array(lines, pa.binary()),
-            "text": pa.array(decode_lines(lines), pa.string()),
+            "text": pa.array(texts, pa.string()),
         }
     )
     con = duckdb.connect()

@@ -25,7 +25,10 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThan
 from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import assign_fresh_schema_ids
 from pyiceberg.table import Table
+from pyiceberg.transforms import IdentityTransform
 
 from platform_resources.catalog import load_catalog
 
@@ -78,23 +81,18 @@ def _batches(obj: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]) -> Itera
 
 
 def ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, partition_column: str | None) -> Table:
-    """Load the table, creating it (identity-partitioned) or adding new columns as needed."""
-    namespace = identifier.split(".")[0]
-    catalog.create_namespace_if_not_exists(namespace)
+    """Load the table, or create it with its identity partition in one commit."""
+    catalog.create_namespace_if_not_exists(identifier.split(".")[0])
     try:
-        table = catalog.load_table(identifier)
-    except NoSuchTableError:
-        table = catalog.create_table_if_not_exists(identifier, schema=schema)
-        if partition_column and not table.spec().fields:
-            with table.update_spec() as spec:
-                spec.add_identity(partition_column)
         return catalog.load_table(identifier)
-    new_columns = set(schema.names) - {f.name for f in table.schema().fields}
-    if new_columns:
-        with table.update_schema() as update:
-            update.union_by_name(schema)
-        table = catalog.load_table(identifier)
-    return table
+    except NoSuchTableError:
+        # ids as create_table will assign them, so the spec's source id survives the copy
+        iceberg_schema = assign_fresh_schema_ids(catalog._convert_schema_if_needed(schema))
+        spec = PartitionSpec()
+        if partition_column:
+            source = iceberg_schema.find_field(partition_column)
+            spec = PartitionSpec(PartitionField(source.field_id, 1000, IdentityTransform(), partition_column))
+        return catalog.create_table_if_not_exists(identifier, schema=iceberg_schema, partition_spec=spec)
 
 
 def write_frames(
@@ -107,14 +105,19 @@ def write_frames(
 ) -> tuple[Table, int]:
     """Replace ``window`` of the table (or all of it) with ``frames`` in one commit.
 
-    Returns the table after the commit and the number of rows written. A row whose
-    partition column falls outside the window is refused before anything is committed:
-    it would survive the next rerun of its own partition and duplicate.
+    Returns the table after the commit and the number of rows written. New columns
+    evolve the schema in the same commit. A row whose partition column falls outside
+    the window is refused before anything is committed: it would survive the next rerun
+    of its own partition and duplicate. No frame at all empties the window.
     """
     batches = _batches(frames)
     first = next(batches, None)
     if first is None:
-        raise dg.DagsterInvariantViolationError(f"no data frame given to write to {identifier}")
+        try:
+            table = catalog.load_table(identifier)
+        except NoSuchTableError as exc:
+            raise dg.DagsterInvariantViolationError(f"no data and no table to write to {identifier}") from exc
+        first = table.schema().as_arrow().empty_table()
     table = ensure_table(catalog, identifier, first.schema, partition_column)
     overwrite_filter: BooleanExpression = AlwaysTrue()
     if window is not None and partition_column is not None:
@@ -123,6 +126,8 @@ def write_frames(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         with table.transaction() as tx:
+            if set(first.schema.names) - {f.name for f in tx.table_metadata.schema().fields}:
+                tx.update_schema().union_by_name(first.schema).commit()
             tx.delete(overwrite_filter)
             # One append snapshot for all batches, as Transaction.append does for one table
             # (pyiceberg 0.12 cannot stream a reader into a partitioned table): memory stays
@@ -163,10 +168,9 @@ def read_table(
     *,
     partition_column: str | None = None,
     window: tuple[dt.date, dt.date] | None = None,
-    catalog: Catalog | None = None,
 ) -> pl.LazyFrame:
     """A lazy Polars scan of a table, a partition or a date range."""
-    table = (catalog or load_catalog()).load_table(identifier)
+    table = load_catalog().load_table(identifier)
     lf = pl.scan_iceberg(table)
     if window is not None and partition_column is not None:
         lf = lf.filter(pl.col(partition_column).is_between(window[0], window[1], closed="left"))

@@ -1,4 +1,4 @@
-"""The landing zone: ``landing/<domain>/dt=YYYY-MM-DD/*.jsonl`` files, listed and read in bounded batches."""
+"""The landing zone: ``landing/<domain>/dt=YYYY-MM-DD/`` JSONL files, listed and read in bounded batches."""
 
 from __future__ import annotations
 
@@ -27,18 +27,36 @@ class LandingFile:
         return f"{self.path}:{self.size}:{self.mtime_ns}"
 
 
-def landing_files(domain: str, day: dt.date | None = None) -> list[LandingFile]:
-    """Landing files of a domain (of one day, if given), in a stable order."""
+def _day_folders(domain: str) -> Iterator[tuple[Path, dt.date | None]]:
     root = get_paths().landing_dir(domain)
-    pattern = f"dt={day.isoformat()}/*.jsonl" if day else "dt=*/*.jsonl"
+    for folder in sorted(root.glob("dt=*")):
+        match = DAY_DIR.fullmatch(folder.name)
+        try:
+            yield folder, dt.date.fromisoformat(match[1]) if match else None
+        except ValueError:  # dt=2026-02-30
+            yield folder, None
+
+
+def landing_files(domain: str, day: dt.date | None = None) -> list[LandingFile]:
+    """Every file in a domain's day folders (of one day, if given), in a stable order.
+
+    All files count, whatever their name, except hidden ones (``.name``): producers write
+    there first and rename when the file is complete.
+    """
     found = []
-    for path in sorted(root.glob(pattern)):
-        match = DAY_DIR.fullmatch(path.parent.name)
-        if not match:
+    for folder, folder_day in _day_folders(domain):
+        if folder_day is None or (day is not None and folder_day != day):
             continue
-        stat = path.stat()
-        found.append(LandingFile(path, dt.date.fromisoformat(match[1]), stat.st_size, stat.st_mtime_ns))
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                stat = path.stat()
+                found.append(LandingFile(path, folder_day, stat.st_size, stat.st_mtime_ns))
     return found
+
+
+def unreadable_folders(domain: str) -> list[Path]:
+    """``dt=`` folders whose name is not a real date: nothing in them is ingested."""
+    return [folder for folder, day in _day_folders(domain) if day is None]
 
 
 def count_lines(path: Path) -> int:

@@ -13,10 +13,11 @@ from typing import Any
 
 import dagster as dg
 
-from platform_resources.landing import landing_files
+from platform_resources.landing import landing_files, unreadable_folders
 from platform_resources.partitions import DAILY
 
 SENSOR_INTERVAL_SECONDS = 30
+PARTITION_LOCK_TAG = "meshhouse/domain_partition"
 
 
 def build_landing_sensor(domain: str, job: dg.JobDefinition | Any) -> dg.SensorDefinition:
@@ -29,6 +30,10 @@ def build_landing_sensor(domain: str, job: dg.JobDefinition | Any) -> dg.SensorD
     )
     def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        for folder in unreadable_folders(domain):
+            context.log.warning(
+                f"{folder}: not a dt=YYYY-MM-DD folder with a real date; its files are not ingested"
+            )
         existing = set(DAILY.get_partition_keys(dynamic_partitions_store=None))
         changed_by_day: dict[str, list[str]] = defaultdict(list)
         skipped = []
@@ -43,12 +48,21 @@ def build_landing_sensor(domain: str, job: dg.JobDefinition | Any) -> dg.SensorD
             seen[path] = file.fingerprint
             changed_by_day[day].append(file.fingerprint)
         if skipped:
-            context.log.info(f"{len(skipped)} file(s) for days without a partition yet, e.g. {skipped[0]}")
+            context.log.info(
+                f"{len(skipped)} file(s) for days outside the partitions ({DAILY.start:%Y-%m-%d} to today), "
+                f"e.g. {skipped[0]}; a future day is picked up once its partition exists"
+            )
         requests = [
             dg.RunRequest(
                 partition_key=day,
                 run_key=f"{day}:{hashlib.sha256('|'.join(sorted(prints)).encode()).hexdigest()[:16]}",
-                tags={"meshhouse/trigger": "landing", "meshhouse/files": str(len(prints))},
+                tags={
+                    "meshhouse/trigger": "landing",
+                    "meshhouse/files": str(len(prints)),
+                    # dagster.yaml runs one landing run per domain and day at a time: a run for a
+                    # late file waits for the one before it instead of racing it.
+                    PARTITION_LOCK_TAG: f"{domain}/{day}",
+                },
             )
             for day, prints in sorted(changed_by_day.items())
         ]

@@ -15,7 +15,7 @@ import polars as pl
 
 from domains.orders.contracts import CONTRACTS
 from platform_resources.bronze import LANDING_DATE, bronze_keys
-from platform_resources.contract_assets import contract_check_spec, product_spec
+from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
 from platform_resources.contracts import ContractOutcome, hold_to_contract, split_by_contract
 from platform_resources.iceberg_io import PARTITION_EXPR
 from platform_resources.partitions import DAILY, window_dates
@@ -92,29 +92,22 @@ def type_events(bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     return events, items, bronze.height - events.height
 
 
-def _extra_failures(
-    events: pl.DataFrame, items: ContractOutcome, item_rows: pl.DataFrame, window
-) -> pl.DataFrame:
-    """Failure cases beyond the event contract, indexed by event row: the landing window and bad items."""
-    indexed = (
-        events.select("event_id", "event_date")
-        .with_row_index("index")
-        .with_columns(pl.col("index").cast(pl.Int64))
-    )
-    outside = indexed.filter(~pl.col("event_date").is_between(*window, closed="left")).select(
+def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.DataFrame) -> pl.DataFrame:
+    """Failure cases beyond the event contract, indexed by event row: the landing day and bad items."""
+    indexed = events.select("event_id", "event_date", LANDING_DATE).with_row_index("index")
+    indexed = indexed.with_columns(pl.col("index").cast(pl.Int64))
+    outside = indexed.filter(pl.col("event_date") != pl.col(LANDING_DATE)).select(
         pl.lit("event_date").alias("column"),
-        pl.lit(f"within landing partition [{window[0]}, {window[1]})").alias("check"),
+        (pl.lit("equals its landing day ") + pl.col(LANDING_DATE).cast(pl.String)).alias("check"),
         pl.col("event_date").cast(pl.String).alias("failure_case"),
         "index",
     )
+    item_index = item_rows.with_row_index("index").select(
+        pl.col("index").cast(pl.Int64), "event_id", "item_index"
+    )
     bad_items = (
         items.reasons()
-        .join(
-            item_rows.with_row_index("index").select(
-                pl.col("index").cast(pl.Int64), "event_id", "item_index"
-            ),
-            on="index",
-        )
+        .join(item_index, on="index")
         .join(indexed.select("event_id", pl.col("index").alias("event_index")), on="event_id")
         .select(
             pl.lit("items").alias("column"),
@@ -150,35 +143,50 @@ def _extra_failures(
     partitions_def=DAILY,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def orders_silver_events(context: dg.AssetExecutionContext, bronze: pl.LazyFrame) -> Iterator:
-    window = window_dates(context)
+def orders_silver_events(bronze: pl.LazyFrame) -> Iterator:
     events, items, duplicates = type_events(bronze.collect())
     item_outcome = hold_to_contract(items.select(ITEMS.polars_schema().names()), ITEMS)
     event_outcome = hold_to_contract(events.select(EVENTS.polars_schema().names()), EVENTS)
     event_outcome = ContractOutcome(
         EVENTS,
         event_outcome.rows_checked,
-        pl.concat([event_outcome.failure_cases, _extra_failures(events, item_outcome, items, window)]),
+        pl.concat([event_outcome.failure_cases, _extra_failures(events, item_outcome, items)]),
     )
     valid, rejected = split_by_contract(events, event_outcome)
     valid_items = items.join(rejected.select("event_id"), on="event_id", how="anti")
-    yield dg.Output(
-        valid.select(EVENTS.polars_schema().names()),
-        output_name=EVENTS.asset_key.to_python_identifier(),
-        metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
+    yield from publish_if_passed(
+        outputs=[
+            dg.Output(
+                valid.select(EVENTS.polars_schema().names()),
+                output_name=EVENTS.asset_key.to_python_identifier(),
+                metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
+            ),
+            dg.Output(
+                valid_items.select(ITEMS.polars_schema().names()),
+                output_name=ITEMS.asset_key.to_python_identifier(),
+            ),
+        ],
+        checks=[
+            event_outcome.check_result(EVENTS.asset_key, {"duplicates_removed": duplicates}),
+            item_outcome.check_result(ITEMS.asset_key),
+        ],
+        always=[
+            dg.Output(
+                rejected.select(
+                    "event_id",
+                    "event_type",
+                    "event_ts",
+                    "reason",
+                    "raw",
+                    "source_file",
+                    "line_number",
+                    LANDING_DATE,
+                ),
+                output_name=REJECTED_KEY.to_python_identifier(),
+                metadata={"rejected": rejected.height},
+            )
+        ],
     )
-    yield dg.Output(
-        valid_items.select(ITEMS.polars_schema().names()), output_name=ITEMS.asset_key.to_python_identifier()
-    )
-    yield dg.Output(
-        rejected.select(
-            "event_id", "event_type", "event_ts", "reason", "raw", "source_file", "line_number", LANDING_DATE
-        ),
-        output_name=REJECTED_KEY.to_python_identifier(),
-        metadata={"rejected": rejected.height},
-    )
-    yield event_outcome.check_result(EVENTS.asset_key, {"duplicates_removed": duplicates})
-    yield item_outcome.check_result(ITEMS.asset_key)
 
 
 def current_orders(events: pl.DataFrame, window) -> pl.DataFrame:
@@ -231,9 +239,10 @@ def current_orders(events: pl.DataFrame, window) -> pl.DataFrame:
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def orders_silver_orders(context: dg.AssetExecutionContext, events: pl.LazyFrame) -> Iterator:
-    """Orders created that day with their current status; rows breaking the contract are not published."""
+    """Orders created that day with their current status, published only if they honour the contract."""
     orders = current_orders(events.collect(), window_dates(context))
     outcome = hold_to_contract(orders, ORDERS)
-    valid, _ = split_by_contract(orders, outcome)
-    yield dg.Output(valid, output_name=ORDERS.asset_key.to_python_identifier())
-    yield outcome.check_result(ORDERS.asset_key)
+    yield from publish_if_passed(
+        outputs=[dg.Output(orders, output_name=ORDERS.asset_key.to_python_identifier())],
+        checks=[outcome.check_result(ORDERS.asset_key)],
+    )

@@ -38,7 +38,11 @@ def test_sensor_requests_each_touched_day_once_and_reruns_an_old_day_for_a_new_f
 
     requests, cursor = _tick(instance, None)
     assert [r.partition_key for r in requests] == [D1.isoformat(), D2.isoformat()]
-    assert all(r.run_key for r in requests)
+    assert len({r.run_key for r in requests}) == 2
+    assert [r.run_key for r in _tick(instance, None)[0]] == [
+        r.run_key for r in requests
+    ]  # same files, same keys
+    assert [r.tags["meshhouse/domain_partition"] for r in requests] == [f"orders/{D1}", f"orders/{D2}"]
 
     again, cursor = _tick(instance, cursor)
     assert again == []

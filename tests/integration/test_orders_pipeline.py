@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from platform_resources.catalog import load_catalog
+from platform_resources.envelope import TIMESTAMP_REASON
 from platform_resources.iceberg_io import read_table
 from tests.conftest import envelope, order_created, status_change, write_landing
 from tests.integration.conftest import check, materialized, rows, run_orders
@@ -16,16 +17,14 @@ D = dt.date(2026, 11, 20)
 GOLD = ("orders.gold_daily_revenue", "orders.gold_orders_by_status", "orders.gold_product_sales")
 
 
-def _good_orders(n: int, prefix: str = "o") -> list[dict]:
+def _good_orders(n: int, prefix: str = "o", day: dt.date = D) -> list[dict]:
     out = []
     for i in range(n):
         out.append(
-            order_created(
-                f"{prefix}-{i}", ts=f"2026-11-20T{i % 24:02d}:00:00Z", currency=("EUR", "USD")[i % 2]
-            )
+            order_created(f"{prefix}-{i}", ts=f"{day}T{i % 24:02d}:00:00Z", currency=("EUR", "USD")[i % 2])
         )
         if i % 3 == 0:
-            out.append(status_change(f"{prefix}-{i}", "paid", f"2026-11-20T{i % 24:02d}:30:00Z"))
+            out.append(status_change(f"{prefix}-{i}", "paid", f"{day}T{i % 24:02d}:30:00Z"))
     return out
 
 
@@ -38,7 +37,7 @@ MALFORMED = {
         {"eventType": "order.paid", "timestamp": "2026-11-20T10:00:00Z", "data": {}}
     ).encode(): "missing eventId",
     json.dumps({**envelope("order.paid", {}), "eventId": 7}).encode(): "eventId is not a string: got ubigint",
-    json.dumps({**envelope("order.paid", {}), "timestamp": "soon"}).encode(): "timestamp is not ISO-8601",
+    json.dumps({**envelope("order.paid", {}), "timestamp": "soon"}).encode(): TIMESTAMP_REASON,
     json.dumps({**envelope("order.paid", {}), "data": [1]}).encode(): "data is not an object: got array",
 }
 CONTRACT_BREAKERS = {
@@ -48,7 +47,10 @@ CONTRACT_BREAKERS = {
         "items: item 1 honours order_items",
     ),
     "unknown-type": (envelope("order.teleported", {"orderId": "bad-3", "userId": "u"}), "event_type: isin"),
-    "next-day": (order_created("bad-4", ts="2026-11-21T01:00:00Z"), "event_date: within landing partition"),
+    "next-day": (
+        order_created("bad-4", ts="2026-11-21T01:00:00Z"),
+        "event_date: equals its landing day 2026-11-20",
+    ),
     "no-currency": (
         envelope(
             "order.created",
@@ -96,25 +98,77 @@ def test_every_line_lands_in_bronze_quarantine_or_rejected_and_gold_is_published
     assert {"orders/gold/daily_revenue", "orders/gold/product_sales"} <= materialized(result)
 
 
-def test_rerunning_a_partition_changes_no_row_count(home, instance) -> None:
-    write_landing(home, D, "part-1.jsonl", [*_good_orders(40), b"garbage"])
+def _content(identifier: str) -> dict:
+    """Per partition: the row count and the sorted keys, so a lost-and-duplicated row shows."""
+    frame = read_table(identifier).collect()
+    column = next(
+        c for c in ("event_id", "order_id", "line_number", "product_id", "currency") if c in frame.columns
+    )
+    day = next(c for c in ("landing_date", "event_date", "order_date") if c in frame.columns)
+    return {d: sorted(map(str, g[column].to_list())) for (d,), g in frame.group_by(day)}
+
+
+def test_rerunning_a_partition_changes_no_row(home, instance) -> None:
+    good = _good_orders(40)
+    write_landing(home, D, "part-1.jsonl", [*good, b"garbage", good[0]])  # good[0] redelivered
     assert run_orders(instance, D).success
     catalog = load_catalog()
     tables = [f"orders.{name}" for _, name in catalog.list_tables("orders")]
-    before = {t: rows(t) for t in tables}
+    before = {t: _content(t) for t in tables}
     snapshots = {t: catalog.load_table(t).metadata.current_snapshot_id for t in tables}
     assert run_orders(instance, D).success
-    assert {t: rows(t) for t in tables} == before
+    assert {t: _content(t) for t in tables} == before
     rewritten = [t for t in tables if before[t]]  # an empty partition has nothing to replace
     assert len(rewritten) >= 8
     assert all(catalog.load_table(t).metadata.current_snapshot_id != snapshots[t] for t in rewritten)
 
 
-def test_a_broken_contract_blocks_silver_orders_and_gold_and_keeps_published_gold(home, instance) -> None:
+def test_a_range_run_rejects_an_event_outside_its_own_landing_day(home, instance) -> None:
+    stray = order_created("stray", ts="2026-11-21T01:00:00Z")  # in dt=2026-11-20, stamped the 21st
+    write_landing(home, D, "part-1.jsonl", [*_good_orders(30), stray])
+    write_landing(
+        home,
+        D + dt.timedelta(days=1),
+        "part-1.jsonl",
+        _good_orders(30, prefix="n", day=D + dt.timedelta(days=1)),
+    )
+    from domains.orders.definitions import defs
+
+    result = defs.resolve_job_def("orders_daily").execute_in_process(
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": str(D),
+            "dagster/asset_partition_range_end": str(D + dt.timedelta(days=1)),
+        },
+        raise_on_error=False,
+    )
+    assert result.success
+    rejected = read_table("orders.silver_rejected").collect()
+    assert rejected["event_id"].to_list() == [stray["eventId"]]
+    assert "event_date: equals its landing day 2026-11-20" in rejected["reason"][0]
+    assert stray["eventId"] not in read_table("orders.silver_order_events").collect()["event_id"].to_list()
+
+
+def test_a_day_without_files_materializes_empty_and_clears_what_was_there(home, instance) -> None:
+    path = write_landing(home, D, "part-1.jsonl", _good_orders(5))
+    assert run_orders(instance, D).success and rows("orders.bronze_events") > 0
+    path.unlink()
+    result = run_orders(instance, D)
+    assert result.success
+    assert (
+        rows("orders.bronze_events") == rows("orders.bronze_quarantine") == rows("orders.silver_orders") == 0
+    )
+    assert check(result, "orders/bronze/events", "line_accounting").metadata["lines_read"].value == 0
+
+
+def test_a_broken_contract_publishes_nothing_downstream_and_keeps_the_last_good_partition(
+    home, instance
+) -> None:
     good = _good_orders(20)
     write_landing(home, D, "part-1.jsonl", good)
     assert run_orders(instance, D).success
-    published = {t: (rows(t), load_catalog().load_table(t).metadata.current_snapshot_id) for t in GOLD}
+    guarded = ("orders.silver_order_events", "orders.silver_order_items", "orders.silver_orders", *GOLD)
+    published = {t: (_content(t), load_catalog().load_table(t).metadata.current_snapshot_id) for t in guarded}
 
     write_landing(home, D, "part-2.jsonl", [order_created(f"neg-{i}", total=-1.0) for i in range(10)])
     result = run_orders(instance, D)
@@ -126,10 +180,12 @@ def test_a_broken_contract_blocks_silver_orders_and_gold_and_keeps_published_gol
         and contract.metadata["rows_checked"].value == len(good) + 10
     )
     assert "total_amount" in contract.metadata["failure_sample"].value
-    done = materialized(result)
-    assert "orders/silver/order_events" in done
-    assert not {"orders/silver/orders", "orders/gold/daily_revenue"} & done
+    assert materialized(result) == {
+        "orders/bronze/events",
+        "orders/bronze/quarantine",
+        "orders/silver/rejected",
+    }
     assert {
-        t: (rows(t), load_catalog().load_table(t).metadata.current_snapshot_id) for t in GOLD
+        t: (_content(t), load_catalog().load_table(t).metadata.current_snapshot_id) for t in guarded
     } == published
     assert rows("orders.silver_rejected") == 10

@@ -43,11 +43,27 @@ def _frame(rows: list[tuple]) -> pl.DataFrame:
             {"columns": [{"name": "x", "type": "string", "required_when": ["a"]}]},
             "required_when takes one column",
         ),
+        (
+            {"columns": [{"name": "x", "type": "string", "required_when": {"y": ["a"]}}]},
+            "'y', which is not a column",
+        ),
+        (
+            {"columns": [{"name": "x", "type": "string", "requried": True}]},
+            r"unknown key\(s\) \['requried'\]",
+        ),
+        ({"columns": [{"name": "x", "type": "string", "allowed": "USD"}]}, "allowed takes a list"),
+        ({"owners": "x"}, r"unknown key\(s\) \['owners'\]"),
+        ({"layer": "platinum"}, "layer 'platinum' not in"),
     ],
 )
 def test_invalid_contracts_are_refused_with_the_fix(change: dict, message: str) -> None:
     with pytest.raises(ContractError, match=message):
         parse_contract({**RAW, **change})
+
+
+def test_an_empty_contract_file_is_refused() -> None:
+    with pytest.raises(ContractError, match="a contract is a YAML mapping"):
+        parse_contract(None)
 
 
 def test_rows_breaking_the_contract_are_split_out_with_every_reason() -> None:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from platform_resources.envelope import classify_lines
+from platform_resources.envelope import TIMESTAMP_REASON, classify_lines
 from platform_resources.landing import count_lines, iter_line_batches
 from tests.conftest import envelope
 
@@ -35,7 +35,20 @@ def _one(line: bytes) -> tuple:
         (json.dumps({**GOOD, "eventType": " "}).encode(), "eventType is empty"),
         (json.dumps({k: v for k, v in GOOD.items() if k != "timestamp"}).encode(), "missing timestamp"),
         (json.dumps({**GOOD, "timestamp": 1732100000}).encode(), "timestamp is not a string: got ubigint"),
-        (json.dumps({**GOOD, "timestamp": "yesterday"}).encode(), "timestamp is not ISO-8601"),
+        *(
+            (json.dumps({**GOOD, "timestamp": ts}).encode(), TIMESTAMP_REASON)
+            for ts in (
+                "yesterday",
+                "infinity",
+                "-infinity",
+                "epoch",
+                "2026-11-20",
+                "2026-11-20 10:00:00Z",
+                "2026-11-20T10:00:00",
+                "2026-13-01T10:00:00Z",
+                "2026-11-20T25:00:00Z",
+            )
+        ),
         (json.dumps({k: v for k, v in GOOD.items() if k != "data"}).encode(), "missing data"),
         (json.dumps({**GOOD, "data": "payload"}).encode(), "data is not an object: got varchar"),
         (json.dumps({**GOOD, "userId": 7}).encode(), "userId is not a string: got ubigint"),
@@ -62,6 +75,18 @@ def test_valid_envelope_keeps_raw_text_and_parses_envelope_columns() -> None:
     assert row["line_number"] == 7
     assert row["landing_date"] == dt.date(2026, 11, 20)
     assert len(row["checksum"]) == 64
+
+
+def test_offsets_other_than_utc_are_accepted_and_converted() -> None:
+    valid, _ = _one(json.dumps({**GOOD, "timestamp": "2026-11-20T12:30:00+02:00"}).encode())
+    assert valid["event_ts"].to_list() == [dt.datetime(2026, 11, 20, 10, 30, tzinfo=dt.UTC)]
+
+
+def test_an_empty_batch_gives_empty_frames_with_their_columns() -> None:
+    valid, quarantined = classify_lines(1, [], "f", dt.date(2026, 11, 20), NOW)
+    assert valid.height == quarantined.height == 0
+    assert {"event_id", "raw", "landing_date"} <= set(valid.columns)
+    assert {"reason", "raw", "landing_date"} <= set(quarantined.columns)
 
 
 def test_a_batch_mixing_good_and_bad_lines_accounts_for_every_line() -> None:

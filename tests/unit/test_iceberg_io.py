@@ -58,11 +58,16 @@ def test_rows_outside_the_window_are_refused_and_nothing_is_committed(home) -> N
     assert _counts() == {D1: 3}
 
 
+def _commits() -> int:
+    return len(load_catalog().load_table("t.silver_things").metadata.metadata_log)
+
+
 def test_a_range_write_in_batches_is_one_commit(home) -> None:
     _write(_rows(D3, 1), (D3, D3 + dt.timedelta(days=1)))
-    table, rows = _write(iter([_rows(D1, 2), _rows(D2, 3)]), (D1, D3))
+    commits = _commits()
+    _, rows = _write(iter([_rows(D1, 2), _rows(D2, 3)]), (D1, D3))
     assert rows == 5 and _counts() == {D1: 2, D2: 3, D3: 1}
-    assert table.metadata.snapshot_by_id(table.metadata.current_snapshot_id).parent_snapshot_id is not None
+    assert _commits() == commits + 1
     assert (
         read_table("t.silver_things", partition_column="day", window=(D2, D3 + dt.timedelta(days=1)))
         .collect()
@@ -89,8 +94,31 @@ def test_a_lazy_frame_is_written_in_bounded_batches(home, monkeypatch) -> None:
     assert read_table("t.silver_things").collect()["id"].n_unique() == 1000
 
 
-def test_a_new_column_evolves_the_schema(home) -> None:
+def test_a_new_column_evolves_the_schema_in_the_same_commit(home) -> None:
     _write(_rows(D1, 1), (D1, D2))
+    commits = _commits()
     _write(_rows(D2, 1).with_columns(extra=pl.lit(7)), (D2, D3))
     frame = read_table("t.silver_things").sort("day").collect()
     assert frame["extra"].to_list() == [None, 7]
+    assert _commits() == commits + 1
+
+
+def test_a_refused_first_write_leaves_no_schema_change(home) -> None:
+    _write(_rows(D1, 1), (D1, D2))
+    with pytest.raises(dg.DagsterInvariantViolationError):
+        _write(_rows(D2, 1).with_columns(extra=pl.lit(7)), (D1, D2))
+    assert "extra" not in read_table("t.silver_things").collect_schema()
+
+
+def test_the_table_is_created_partitioned_in_one_commit(home) -> None:
+    nested = pl.DataFrame({"s": [{"a": 1, "b": [1, 2]}], "id": ["x"], "day": [D1]})
+    table, _ = _write(nested, (D1, D2))
+    assert [f.name for f in table.spec().fields] == ["day"]
+    assert len(table.metadata.metadata_log) == 1  # created, then the write
+
+
+def test_writing_no_frames_empties_the_window(home) -> None:
+    _write(_rows(D1, 2), (D1, D2))
+    _write(_rows(D2, 2), (D2, D3))
+    _, rows = _write(iter([]), (D1, D2))
+    assert rows == 0 and _counts() == {D2: 2}

@@ -62,3 +62,15 @@ def test_current_status_is_the_latest_event_within_the_horizon() -> None:
     assert got["o-1"][1] == dt.datetime(2026, 11, 25, 8, tzinfo=dt.UTC)
     assert got["o-2"][:1] == ("cancelled",) and got["o-2"][2] is None
     assert got["o-3"][0] == "created"
+
+
+def test_an_orders_partition_reads_the_status_events_of_its_day_and_the_30_after() -> None:
+    from domains.orders.silver import EVENTS, STATUS_HORIZON, orders_silver_orders
+    from platform_resources.partitions import DAILY
+
+    assert orders_silver_orders.get_partition_mapping(EVENTS.asset_key) == STATUS_HORIZON
+    subset = DAILY.empty_subset().with_partition_keys(["2025-11-01"])
+    upstream = STATUS_HORIZON.get_upstream_mapped_partitions_result_for_partitions(
+        subset, DAILY, DAILY, current_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ).partitions_subset.get_partition_keys()
+    assert upstream[0] == "2025-11-01" and upstream[-1] == "2025-12-01" and len(upstream) == 31

@@ -20,7 +20,8 @@ STATUSES = {
 }
 
 
-def _lines(home) -> list[tuple[dt.date, str, bytes]]:
+def _lines() -> list[tuple[dt.date, str, bytes]]:
+    """Every line of the landing zone of the current MESHHOUSE_HOME."""
     return [
         (f.day, f.path.name, line)
         for f in landing_files("orders")
@@ -31,7 +32,7 @@ def _lines(home) -> list[tuple[dt.date, str, bytes]]:
 def test_clean_run_writes_each_event_once_into_its_event_day(home) -> None:
     days = [dt.date(2026, 11, 1) + dt.timedelta(days=i) for i in range(14)]  # long enough for refunds
     counts = simulate(days, 600, seed=1, rates=FaultRates())
-    lines = _lines(home)
+    lines = _lines()
     assert len(lines) == counts["events"]
     events = [(day, json.loads(line)) for day, _, line in lines]
     assert len({e["eventId"] for _, e in events}) == len(events)
@@ -49,7 +50,7 @@ def test_clean_run_writes_each_event_once_into_its_event_day(home) -> None:
 
 def test_faults_are_extra_lines_of_each_kind(home) -> None:
     counts = simulate(DAYS, 4000, seed=2, rates=FaultRates(redelivery=0.05, late=0.05, malformed=0.02))
-    lines = _lines(home)
+    lines = _lines()
     assert len(lines) == counts["events"] + counts["redelivered"] + counts["malformed"]
     valid, quarantined = classify_lines(
         1, [line for _, _, line in lines], "f", DAYS[0], dt.datetime.now(dt.UTC)
@@ -67,7 +68,7 @@ def test_faults_are_extra_lines_of_each_kind(home) -> None:
 
 def test_same_seed_same_events(home, tmp_path, monkeypatch) -> None:
     simulate(DAYS[:1], 500, seed=3, rates=FaultRates(malformed=0.01))
-    first = _lines(home)
+    first = _lines()
     monkeypatch.setenv("MESHHOUSE_HOME", str(tmp_path / "other"))
     simulate(DAYS[:1], 500, seed=3, rates=FaultRates(malformed=0.01))
-    assert _lines(tmp_path / "other") == first
+    assert _lines() == first
