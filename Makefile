@@ -16,12 +16,13 @@ DAGSTER_PORT ?= 3000
 DEMO_DAYS ?= 3
 DEMO_EVENTS_PER_DAY ?= 5000
 
-.PHONY: help env run demo test lint format dagster-home clean
+.PHONY: help env run demo test bench lint format dagster-home clean
 
 help:
 	@echo "make run    - set up, simulate demo data, start Dagster (UI on :$(DAGSTER_PORT)) with sensors running"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make demo   - headless: simulate, materialize every asset for the landed days, print a summary"
+	@echo "make bench  - benchmark Bronze -> Silver against the DuckDB limit and a pandas peer"
 	@echo "make lint   - ruff"
 
 $(TOOLS)/bin/uv:
@@ -45,6 +46,9 @@ demo: env dagster-home
 
 test: env
 	$(RUN) pytest -n 2
+
+bench: env
+	$(RUN) meshhouse bench --json
 
 lint: env
 	$(RUN) ruff check .

@@ -6,6 +6,7 @@ Heavy libraries (dagster, dbt) are imported inside the commands that need them, 
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 
@@ -47,6 +48,30 @@ def _summary(_: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bench.run import run_bench
+    from platform_resources.settings import get_paths
+
+    out = Path(args.out) if args.out else get_paths().home / "bench"
+    if args.sizes:
+        sizes = [int(n) for n in args.sizes.split(",")]
+    else:
+        sizes = [20_000] if args.quick else [1_000_000, 5_000_000]
+    report = run_bench(
+        out,
+        sizes=sizes,
+        reps=1 if args.quick else args.reps,
+        backfill_days=args.backfill_days or (3 if args.quick else 30),
+        backfill_events=2_000 if args.quick else 5_000,
+    )
+    print((out / "report.md").read_text())
+    if args.json:
+        print(json.dumps(report["summary"]))
+    return 0
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", action="append", help="domain to simulate (repeatable; default: all)")
     parser.add_argument("--days", type=int, default=3, help="number of days, ending with --end-date")
@@ -72,6 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(run=_demo, if_empty=True)
     summary = commands.add_parser("summary", help="rows per table and day, and quarantine reasons")
     summary.set_defaults(run=_summary)
+    bench = commands.add_parser(
+        "bench", help="benchmark Bronze -> Silver against the DuckDB limit and a pandas peer"
+    )
+    bench.add_argument("--quick", action="store_true", help="a small run (a few minutes)")
+    bench.add_argument("--json", action="store_true", help="print the summary as one JSON object, last")
+    bench.add_argument("--reps", type=int, default=3, help="repetitions per variant (median reported)")
+    bench.add_argument(
+        "--sizes", help="events per day to measure, comma-separated (default 1M,5M; 20k with --quick)"
+    )
+    bench.add_argument("--backfill-days", type=int, help="days in the backfill run")
+    bench.add_argument("--out", help="report folder (default $MESHHOUSE_HOME/bench)")
+    bench.set_defaults(run=_bench)
     args = parser.parse_args(argv)
     return args.run(args)
 

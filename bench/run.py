@@ -1,0 +1,268 @@
+"""The benchmark driver: data, repetitions, orchestration overhead, backfill, and the report.
+
+Every figure is a ratio or a measurement from this one run (medians of the repetitions),
+written as ``report.json``, ``report.md`` and ``chart.png`` under the output folder. The
+last line printed with ``--json`` is one JSON object for scripts.
+"""
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DAY = dt.date(2026, 11, 20)
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = {
+    "ratio_to_limit": 0.7,
+    "ratio_to_peer": 5.0,
+    "peak_rss_mib_at_largest": 2048,
+    "overhead_ratio": 1.0,
+}
+#: The peer holds a day as Python objects: beyond this size it would take the machine's memory.
+PEER_MAX_EVENTS = 1_000_000
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _env(home: Path, dagster_home: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "MESHHOUSE_HOME": str(home)}
+    if dagster_home:
+        env["DAGSTER_HOME"] = str(dagster_home)
+    return env
+
+
+def _simulate(home: Path, days: int, events_per_day: int) -> None:
+    if (home / "landing").exists():
+        return
+    subprocess.run(
+        [
+            str(BIN / "meshhouse"),
+            "simulate",
+            "--days",
+            str(days),
+            "--end-date",
+            DAY.isoformat(),
+            "--events-per-day",
+            str(events_per_day),
+        ],
+        env=_env(home),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _variant(name: str, home: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.variants", name, DAY.isoformat()],
+        env=_env(home),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"bench variant {name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _dagster_home(base: Path) -> Path:
+    path = base / "dagster"
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "dagster.yaml", path / "dagster.yaml")
+    return path
+
+
+def _materialize(home: Path, dagster_home: Path, select: str, partition_args: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "domains.orders.definitions",
+            "--select",
+            select,
+            *partition_args,
+        ],
+        env=_env(home, dagster_home),
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def _runs(dagster_home: Path) -> int:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        return len(instance.get_runs())
+
+
+def run_bench(out: Path, sizes: list[int], reps: int, backfill_days: int, backfill_events: int) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "reps": reps,
+        "sizes": {},
+    }
+    for size in sizes:
+        home = out / f"events-{size}"
+        _log(f"{size:,} events/day: simulating")
+        _simulate(home, 1, size)
+        figures: dict = {}
+        for variant in ("limit", "platform", "peer"):
+            if variant == "peer" and size > PEER_MAX_EVENTS:
+                continue
+            runs = []
+            for rep in range(reps):
+                _log(f"{size:,} events/day: {variant} {rep + 1}/{reps}")
+                runs.append(_variant(variant, home))
+            figures[variant] = {
+                "events_per_s": statistics.median(r["events_per_s"] for r in runs),
+                "seconds": statistics.median(r["seconds"] for r in runs),
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+                "lines": runs[0]["lines"],
+                "silver_rows": runs[0]["silver_rows"],
+            }
+        platform = figures["platform"]
+        platform["ratio_to_limit"] = platform["events_per_s"] / figures["limit"]["events_per_s"]
+        if "peer" in figures:
+            platform["ratio_to_peer"] = platform["events_per_s"] / figures["peer"]["events_per_s"]
+        report["sizes"][str(size)] = figures
+        _log(
+            f"{size:,} events/day: platform {platform['events_per_s']:,.0f} ev/s, "
+            f"{platform['ratio_to_limit']:.2f}x the limit"
+        )
+
+    first = out / f"events-{sizes[0]}"
+    _log("orchestration overhead: the same day through `dagster asset materialize`")
+    select = ",".join(
+        f"orders/{key}"
+        for key in (
+            "bronze/events",
+            "bronze/quarantine",
+            "silver/order_events",
+            "silver/order_items",
+            "silver/rejected",
+        )
+    )
+    cli_seconds = _materialize(first, _dagster_home(first), select, ["--partition", DAY.isoformat()])
+    compute = report["sizes"][str(sizes[0])]["platform"]["seconds"]
+    report["overhead"] = {
+        "events": sizes[0],
+        "cli_seconds": cli_seconds,
+        "compute_seconds": compute,
+        "overhead_seconds_per_partition": cli_seconds - compute,
+        "overhead_ratio": (cli_seconds - compute) / compute,
+    }
+
+    backfill = out / "backfill"
+    _log(f"backfill: {backfill_days} days x {backfill_events:,} events as one run, landing to Gold")
+    _simulate(backfill, backfill_days, backfill_events)
+    dagster_home = _dagster_home(backfill)
+    start = DAY - dt.timedelta(days=backfill_days - 1)
+    seconds = _materialize(backfill, dagster_home, "*", ["--partition-range", f"{start}...{DAY}"])
+    report["backfill"] = {
+        "days": backfill_days,
+        "events_per_day": backfill_events,
+        "seconds": seconds,
+        "seconds_per_partition": seconds / backfill_days,
+        "runs": _runs(dagster_home),
+    }
+    report["summary"] = summarize(report)
+    write_report(report, out)
+    return report
+
+
+def summarize(report: dict) -> dict:
+    sizes = report["sizes"]
+    smallest, largest = sizes[min(sizes, key=int)], sizes[max(sizes, key=int)]
+    platform = smallest["platform"]
+    summary = {
+        "events_per_s": round(platform["events_per_s"]),
+        "ratio_to_limit": round(platform["ratio_to_limit"], 3),
+        "ratio_to_peer": round(platform.get("ratio_to_peer", float("nan")), 3),
+        "peak_rss_mib": largest["platform"]["peak_rss_mib"],
+        "overhead_ratio": round(report["overhead"]["overhead_ratio"], 3),
+        "backfill_runs": report["backfill"]["runs"],
+    }
+    summary["targets_met"] = {
+        "ratio_to_limit": summary["ratio_to_limit"] >= TARGETS["ratio_to_limit"],
+        "ratio_to_peer": summary["ratio_to_peer"] >= TARGETS["ratio_to_peer"],
+        "peak_rss": summary["peak_rss_mib"] <= TARGETS["peak_rss_mib_at_largest"],
+        "overhead": summary["overhead_ratio"] <= TARGETS["overhead_ratio"],
+        "backfill_one_run": summary["backfill_runs"] == 1,
+    }
+    return summary
+
+
+def write_report(report: dict, out: Path) -> None:
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    rows = [
+        "| events/day | variant | events/s | seconds | peak RSS MiB | x limit | x peer |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size, figures in report["sizes"].items():
+        for variant, f in figures.items():
+            ratios = [f"{f[k]:.2f}" if k in f else "" for k in ("ratio_to_limit", "ratio_to_peer")]
+            cells = [
+                f"{int(size):,}",
+                variant,
+                f"{f['events_per_s']:,.0f}",
+                f"{f['seconds']:.1f}",
+                f"{f['peak_rss_mib']:,}",
+                *ratios,
+            ]
+            rows.append("| " + " | ".join(cells) + " |")
+    o, b, s = report["overhead"], report["backfill"], report["summary"]
+    lines = [
+        f"# Benchmark report ({report['date']}, {report['cores']} cores, median of {report['reps']})",
+        "",
+        *rows,
+        "",
+        f"Orchestration overhead at {o['events']:,} events: `dagster asset materialize` "
+        f"{o['cli_seconds']:.1f} s against {o['compute_seconds']:.1f} s of compute: "
+        f"{o['overhead_seconds_per_partition']:.1f} s per partition "
+        f"({o['overhead_ratio']:.2f}x the compute).",
+        "",
+        f"Backfill: {b['days']} days x {b['events_per_day']:,} events, landing to Gold, in "
+        f"{b['runs']} run(s), {b['seconds']:.0f} s ({b['seconds_per_partition']:.1f} s per partition).",
+        "",
+        "Targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in s["targets_met"].items()),
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(lines))
+    _chart(report, out / "chart.png")
+
+
+def _chart(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    sizes = list(report["sizes"])
+    variants = ("limit", "platform", "peer")
+    width = 0.8 / len(variants)
+    for i, variant in enumerate(variants):
+        values = [report["sizes"][s].get(variant, {}).get("events_per_s", 0) for s in sizes]
+        ax.bar([x + i * width for x in range(len(sizes))], values, width, label=variant)
+    ax.set_xticks([x + width for x in range(len(sizes))], [f"{int(s):,} events/day" for s in sizes])
+    ax.set_ylabel("events per second (median)")
+    ax.set_title("Bronze -> Silver throughput: platform vs DuckDB limit vs pandas peer")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

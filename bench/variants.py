@@ -1,0 +1,71 @@
+"""One benchmark variant for one landed day, in this process; prints its figures as one JSON line.
+
+``python -m bench.variants <limit|platform|peer> <YYYY-MM-DD>`` with ``MESHHOUSE_HOME`` set.
+Imports happen before the clock starts: a variant is timed on its work alone.
+"""
+
+import datetime as dt
+import json
+import resource
+import sys
+import time
+
+import dagster as dg
+
+from bench.limit import run_limit
+from bench.peer import run_peer
+from domains.orders.definitions import defs
+from platform_resources.bronze import bronze_keys
+from platform_resources.landing import count_lines, landing_files
+from platform_resources.settings import get_paths
+
+
+def run_platform(day: dt.date) -> dict[str, int]:
+    """The platform's own Bronze -> Silver code path for the day, in-process."""
+    events_key = bronze_keys("orders")[0]
+    selection = [a for a in defs.assets if events_key in a.keys or any(k.path[1] == "silver" for k in a.keys)]
+    silver_events = next(a for a in selection if "orders_silver_events" in a.op.name)
+    result = dg.materialize(
+        [a for a in selection if a.op.name in ("orders_bronze", silver_events.op.name)],
+        partition_key=day.isoformat(),
+        resources=defs.resources,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    rows = {
+        m.asset_key.path[-1]: m.materialization.metadata["dagster/row_count"].value
+        for m in result.get_asset_materialization_events()
+    }
+    return {"silver_rows": rows["order_events"], "quarantined": rows["quarantine"]}
+
+
+def main() -> None:
+    variant, day = sys.argv[1], dt.date.fromisoformat(sys.argv[2])
+    files = [f.path for f in landing_files("orders", day)]
+    lines = sum(count_lines(f) for f in files)
+    started = time.perf_counter()
+    if variant == "limit":
+        counts = run_limit(files, get_paths().scratch / "bench-limit")
+    elif variant == "platform":
+        counts = run_platform(day)
+    elif variant == "peer":
+        counts = run_peer(files, get_paths().scratch)
+    else:
+        raise SystemExit(f"unknown variant {variant!r}: limit, platform or peer")
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "variant": variant,
+                "lines": lines,
+                "seconds": seconds,
+                "events_per_s": lines / seconds,
+                "peak_rss_mib": round(peak),
+                **counts,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""A small run of the benchmark: every variant agrees on the data, and the report is written."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_quick_bench_reports_its_figures_as_json_markdown_and_chart(home, tmp_path) -> None:
+    out = tmp_path / "bench"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "meshhouse"),
+            "bench",
+            "--quick",
+            "--json",
+            "--sizes",
+            "3000",
+            "--backfill-days",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        env={**os.environ, "MESHHOUSE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"events_per_s", "ratio_to_limit", "ratio_to_peer", "peak_rss_mib"} <= set(summary)
+    assert summary["events_per_s"] > 0 and summary["peak_rss_mib"] > 0 and summary["backfill_runs"] == 1
+    report = json.loads((out / "report.json").read_text())
+    figures = report["sizes"]["3000"]
+    assert (
+        figures["limit"]["silver_rows"]
+        == figures["platform"]["silver_rows"]
+        == figures["peer"]["silver_rows"]
+    )
+    assert figures["platform"]["ratio_to_limit"] == pytest.approx(
+        figures["platform"]["events_per_s"] / figures["limit"]["events_per_s"]
+    )
+    assert "| 3,000 | platform |" in (out / "report.md").read_text()
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "[bench " in done.stderr  # progress is shown while it runs
