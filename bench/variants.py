@@ -42,6 +42,8 @@ def main() -> None:
     variant, day = sys.argv[1], dt.date.fromisoformat(sys.argv[2])
     files = [f.path for f in landing_files("orders", day)]
     lines = sum(count_lines(f) for f in files)
+    if not lines:
+        raise SystemExit(f"no landing data for orders on {day} under {get_paths().landing}")
     started = time.perf_counter()
     if variant == "limit":
         counts = run_limit(files, get_paths().scratch / "bench-limit")

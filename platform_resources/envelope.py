@@ -82,17 +82,27 @@ FROM (
 _CLASSIFY = (
     f"SELECT line_number, raw, text, f, sha256(raw) AS checksum, {_reason_sql()} AS reason FROM parsed"
 )
-_VALID = f"""
+_ONE_PASS = f"""
+WITH parsed AS ({_PARSED}), classified AS ({_CLASSIFY})
 SELECT
+    reason, line_number, checksum,
     {_f("eventId")} ->> '$' AS event_id,
     {_f("eventType")} ->> '$' AS event_type,
-    CAST({_f("timestamp")} ->> '$' AS TIMESTAMPTZ) AS event_ts,
+    CASE WHEN reason IS NULL THEN TRY_CAST({_f("timestamp")} ->> '$' AS TIMESTAMPTZ) END AS event_ts,
     {", ".join(f"{_f(k)} ->> '$' AS {v}" for k, v in OPTIONAL_STRING_FIELDS.items())},
-    text AS raw,
-    line_number, checksum
-FROM classified WHERE reason IS NULL
+    CASE WHEN reason IS NULL THEN text END AS text,
+    CASE WHEN reason IS NOT NULL THEN raw END AS raw
+FROM classified
 """
-_QUARANTINED = "SELECT raw, line_number, checksum, reason FROM classified WHERE reason IS NOT NULL"
+_VALID_COLUMNS = [
+    "event_id",
+    "event_type",
+    "event_ts",
+    *OPTIONAL_STRING_FIELDS.values(),
+    "raw",
+    "line_number",
+    "checksum",
+]
 
 
 def decode_lines(lines: list[bytes]) -> list[str | None]:
@@ -125,12 +135,12 @@ def classify_lines(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("lines", batch)
-        con.execute(f"CREATE TEMP TABLE parsed AS {_PARSED}")
-        con.execute(f"CREATE TEMP TABLE classified AS {_CLASSIFY}")
-        valid = con.sql(_VALID).pl()
-        quarantined = con.sql(_QUARANTINED).pl()
+        classified = con.sql(_ONE_PASS).pl()  # one query, one conversion: no copies of the lines
     finally:
         con.close()
+    is_valid = pl.col("reason").is_null()
+    valid = classified.filter(is_valid).drop("raw").rename({"text": "raw"}).select(_VALID_COLUMNS)
+    quarantined = classified.filter(~is_valid).select("raw", "line_number", "checksum", "reason")
     provenance = [
         pl.lit(source_file).alias("source_file"),
         pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
