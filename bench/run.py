@@ -8,12 +8,13 @@ last line printed with ``--json`` is one JSON object for scripts.
 import datetime as dt
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from platform_resources.workspace import prepare_dagster_home
 
 DAY = dt.date(2026, 11, 20)
 BIN = Path(sys.executable).parent
@@ -71,13 +72,6 @@ def _variant(name: str, home: Path) -> dict:
     if done.returncode:
         raise RuntimeError(f"bench variant {name} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _dagster_home(base: Path) -> Path:
-    path = base / "dagster"
-    path.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "dagster.yaml", path / "dagster.yaml")
-    return path
 
 
 def _materialize(home: Path, dagster_home: Path, select: str, partition_args: list[str]) -> float:
@@ -157,7 +151,9 @@ def run_bench(out: Path, sizes: list[int], reps: int, backfill_days: int, backfi
             "silver/rejected",
         )
     )
-    cli_seconds = _materialize(first, _dagster_home(first), select, ["--partition", DAY.isoformat()])
+    cli_seconds = _materialize(
+        first, prepare_dagster_home(first / "dagster"), select, ["--partition", DAY.isoformat()]
+    )
     compute = report["sizes"][str(sizes[0])]["platform"]["seconds"]
     report["overhead"] = {
         "events": sizes[0],
@@ -170,7 +166,7 @@ def run_bench(out: Path, sizes: list[int], reps: int, backfill_days: int, backfi
     backfill = out / "backfill"
     _log(f"backfill: {backfill_days} days x {backfill_events:,} events as one run, landing to Gold")
     _simulate(backfill, backfill_days, backfill_events)
-    dagster_home = _dagster_home(backfill)
+    dagster_home = prepare_dagster_home(backfill / "dagster")
     start = DAY - dt.timedelta(days=backfill_days - 1)
     seconds = _materialize(backfill, dagster_home, "*", ["--partition-range", f"{start}...{DAY}"])
     report["backfill"] = {

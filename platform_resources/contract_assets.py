@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
@@ -12,14 +12,8 @@ from platform_resources.iceberg_io import PARTITION_EXPR
 from platform_resources.resources import IO_MANAGER_KEY
 
 
-def product_spec(
-    contract: Contract,
-    *,
-    deps: Sequence[dg.AssetDep | dg.AssetKey] = (),
-    kinds: set[str] | None = None,
-    extra_metadata: Mapping[str, Any] | None = None,
-) -> dg.AssetSpec:
-    """The asset spec of the product a contract describes: key, owner, docs and column schema."""
+def contract_metadata(contract: Contract) -> dict[str, Any]:
+    """What the UI shows of a product's contract: version, table and column schema with classifications."""
     metadata: dict[str, Any] = {
         "contract_version": contract.version,
         "dagster/column_schema": contract.table_schema(),
@@ -27,7 +21,13 @@ def product_spec(
     }
     if contract.partition_column:
         metadata[PARTITION_EXPR] = contract.partition_column
-    metadata.update(extra_metadata or {})
+    return metadata
+
+
+def product_spec(
+    contract: Contract, *, deps: Sequence[dg.AssetDep | dg.AssetKey] = (), kinds: set[str] | None = None
+) -> dg.AssetSpec:
+    """The asset spec of the product a contract describes: key, owner, docs and column schema."""
     return dg.AssetSpec(
         contract.asset_key,
         description=contract.description.strip(),
@@ -35,7 +35,7 @@ def product_spec(
         group_name=contract.domain,
         kinds=kinds or {"iceberg", "polars"},
         tags={"layer": contract.layer},
-        metadata=metadata,
+        metadata=contract_metadata(contract),
         deps=deps,
     ).with_io_manager_key(IO_MANAGER_KEY)
 

@@ -26,14 +26,13 @@ from dagster_dbt.asset_utils import (
 from pyiceberg.exceptions import NoSuchTableError
 
 from platform_resources.catalog import load_catalog
-from platform_resources.contract_assets import contract_check_spec
+from platform_resources.contract_assets import contract_check_spec, contract_metadata
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.iceberg_io import (
-    PARTITION_EXPR,
-    column_schema,
     read_table,
     table_identifier,
     write_frames,
+    written_metadata,
 )
 from platform_resources.partitions import DAILY, window_dates
 from platform_resources.resources import DBT_EXECUTABLE
@@ -80,14 +79,7 @@ class MeshTranslator(DagsterDbtTranslator):
             description=contract.description.strip(),
             tags={**spec.tags, "layer": "gold"},
             kinds={"dbt", "duckdb", "iceberg"},
-        ).merge_attributes(
-            metadata={
-                PARTITION_EXPR: contract.partition_column,
-                "contract_version": contract.version,
-                "dagster/column_schema": contract.table_schema(),
-                "dagster/table_name": contract.product_id,
-            }
-        )
+        ).merge_attributes(metadata=contract_metadata(contract))
 
 
 def build_dbt_gold_assets(
@@ -233,13 +225,7 @@ def _build_and_publish(
                     window=window,
                 )
                 yield event.with_metadata(
-                    {
-                        **event.metadata,
-                        "table": table_identifier(key),
-                        "snapshot_id": dg.MetadataValue.int(table.metadata.current_snapshot_id or 0),
-                        "dagster/row_count": dg.MetadataValue.int(rows),
-                        "dagster/column_schema": column_schema(table),
-                    }
+                    {**event.metadata, **written_metadata(table_identifier(key), table, rows)}
                 )
         if not invocation.is_successful() or unpublished:
             raise dg.Failure(

@@ -17,6 +17,7 @@ import os
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -31,6 +32,7 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
 
 from platform_resources.catalog import load_catalog
+from platform_resources.partitions import time_window_dates
 
 # Polars plans Iceberg scans with pyiceberg (we have no polars_iceberg planner installed); say so once.
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
@@ -203,11 +205,19 @@ def column_schema(table: Table) -> dg.TableSchema:
     )
 
 
+def written_metadata(identifier: str, table: Table, rows: int) -> dict[str, Any]:
+    """Materialization metadata of a write: table, snapshot, rows written, column schema, location."""
+    return {
+        "table": identifier,
+        "snapshot_id": dg.MetadataValue.int(table.metadata.current_snapshot_id or 0),
+        "dagster/row_count": dg.MetadataValue.int(rows),
+        "dagster/column_schema": column_schema(table),
+        "dagster/uri": table.metadata_location,
+    }
+
+
 def partition_window(context: dg.OutputContext | dg.InputContext) -> tuple[dt.date, dt.date] | None:
-    if not context.has_asset_partitions:
-        return None
-    window = context.asset_partitions_time_window
-    return window.start.date(), window.end.date()
+    return time_window_dates(context.asset_partitions_time_window) if context.has_asset_partitions else None
 
 
 class IcebergPolarsIOManager(dg.ConfigurableIOManager):
@@ -227,15 +237,7 @@ class IcebergPolarsIOManager(dg.ConfigurableIOManager):
         table, rows = write_frames(
             load_catalog(), identifier, obj, partition_column=partition_column, window=window
         )
-        context.add_output_metadata(
-            {
-                "table": identifier,
-                "snapshot_id": dg.MetadataValue.int(table.metadata.current_snapshot_id or 0),
-                "dagster/row_count": dg.MetadataValue.int(rows),
-                "dagster/column_schema": column_schema(table),
-                "dagster/uri": table.metadata_location,
-            }
-        )
+        context.add_output_metadata(written_metadata(identifier, table, rows))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
         upstream = context.upstream_output

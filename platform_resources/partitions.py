@@ -12,13 +12,17 @@ START_DATE = "2024-01-01"
 DAILY = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC", end_offset=1)
 
 
-def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
-    """The days of the run's partition window (one for a partition, many for a range run)."""
-    window = context.partition_time_window
-    start, end = window.start.date(), window.end.date()
-    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
+def time_window_dates(window: dg.TimeWindow) -> tuple[dt.date, dt.date]:
+    """A partition time window as dates: ``[start, end)``."""
+    return window.start.date(), window.end.date()
 
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    window = context.partition_time_window
-    return window.start.date(), window.end.date()
+    """The run's partition window (one day for a partition, many for a range run)."""
+    return time_window_dates(context.partition_time_window)
+
+
+def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The days of the run's partition window."""
+    start, end = window_dates(context)
+    return [start + dt.timedelta(days=i) for i in range((end - start).days)]

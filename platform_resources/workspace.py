@@ -1,6 +1,7 @@
 """The domains of this deployment, read from ``workspace.yaml`` (the one list of code locations)."""
 
 import importlib
+import shutil
 from pathlib import Path
 from types import ModuleType
 
@@ -8,6 +9,13 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
+
+
+def prepare_dagster_home(path: Path) -> Path:
+    """A Dagster home folder with the project's embedded-instance ``dagster.yaml``."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "dagster.yaml", path / "dagster.yaml")
+    return path
 
 
 def domain_names() -> list[str]:

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import dagster as dg
 import pytest
 
 from platform_resources.catalog import load_catalog
+from platform_resources.workspace import prepare_dagster_home
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import rows
 
@@ -29,10 +29,7 @@ def _run(args: list[str], home: Path, dagster_home: Path) -> subprocess.Complete
 
 @pytest.fixture
 def dagster_home(tmp_path: Path) -> Path:
-    path = tmp_path / "dagster_home"
-    path.mkdir()
-    shutil.copy(REPO / "dagster.yaml", path / "dagster.yaml")
-    return path
+    return prepare_dagster_home(tmp_path / "dagster_home")
 
 
 def test_dagster_asset_materialize_runs_a_range_as_one_run_and_a_rerun_changes_nothing(

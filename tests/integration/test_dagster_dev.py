@@ -5,7 +5,6 @@ Driven through the GraphQL API of a real webserver and daemon, as `make run` sta
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from platform_resources.workspace import prepare_dagster_home
 from tests.conftest import DAY, order_created, write_landing
 from tests.integration.conftest import rows
 
@@ -43,9 +43,7 @@ def _graphql(port: int, query: str) -> dict:
 
 def test_landed_day_flows_to_gold_through_the_running_sensor(home, tmp_path) -> None:
     write_landing(home, DAY, "part-1.jsonl", [order_created(f"o-{i}") for i in range(8)])
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    dagster_home = prepare_dagster_home(tmp_path / "dagster_home")
     port = _free_port()
     env = {**os.environ, "MESHHOUSE_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
     log = open(tmp_path / "dagster-dev.log", "w")  # noqa: SIM115 - closed in finally
