@@ -48,14 +48,15 @@ def _p(name: str) -> str:
     return f"p[{list(_PATHS).index(name) + 1}]"
 
 
+#: The first copy of each event id (by landing day, file, line): what dedupe keeps.
+_FIRST_COPIES = """
+SELECT * FROM bronze
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY landing_date, source_file, line_number) = 1
+"""
 _TYPED_EVENTS = f"""
-WITH ranked AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY event_id ORDER BY landing_date, source_file, line_number) AS copy
-    FROM bronze
-), extracted AS (
+WITH extracted AS (
     SELECT *, json_extract(raw, [{", ".join(f"'{path}'" for path in _PATHS.values())}]) AS p
-    FROM ranked WHERE copy = 1
+    FROM ({_FIRST_COPIES})
 )
 SELECT
     event_id, event_type,
@@ -71,10 +72,11 @@ SELECT
          THEN CAST(json_array_length({_p("items")}) AS BIGINT) END AS item_count,
     {_p("shipping_address")} ->> '$.country' AS ship_country,
     CAST({_p("shipping_address")} AS VARCHAR) AS shipping_address,
-    correlation_id, region, source_file, line_number, ingested_at, raw, landing_date
+    correlation_id, region, source_file, line_number, ingested_at, landing_date
 FROM extracted
+ORDER BY event_ts, event_id
 """
-_ITEMS = """
+_ITEMS = f"""
 SELECT
     e.event_id,
     e.raw ->> '$.data.payload.orderId' AS order_id,
@@ -84,20 +86,23 @@ SELECT
     TRY_CAST(i.item ->> '$.price' AS DECIMAL(18,2)) AS unit_price,
     e.raw ->> '$.data.payload.currency' AS currency,
     CAST(e.event_ts AS DATE) AS order_date
-FROM events e,
+FROM ({_FIRST_COPIES}) e,
      unnest(json_extract(e.raw, '$.data.payload.items[*]')) WITH ORDINALITY AS i(item, idx)
 WHERE e.event_type = 'order.created' AND json_type(e.raw, '$.data.payload.items') = 'ARRAY'
 """
 
 
 def type_events(bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """(typed events with raw, typed items with event_id, duplicates removed)."""
+    """(typed events, typed items with event_id, duplicates removed).
+
+    The raw line stays out of the typed frames (it is the bulk of a day's bytes): rejected
+    events get theirs back from Bronze by file and line.
+    """
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("bronze", bronze.to_arrow())
-        con.execute(f"CREATE TEMP TABLE events AS {_TYPED_EVENTS}")
-        events = con.sql("SELECT * FROM events ORDER BY event_ts, event_id").pl()
+        events = con.sql(_TYPED_EVENTS).pl()
         items = con.sql(_ITEMS).pl()
     finally:
         con.close()
@@ -164,7 +169,8 @@ def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def orders_silver_events(bronze: pl.LazyFrame) -> Iterator:
-    events, items, duplicates = type_events(bronze.collect())
+    day = bronze.collect()
+    events, items, duplicates = type_events(day)
     item_outcome = hold_to_contract(items.select(ITEMS.polars_schema().names()), ITEMS)
     event_outcome = hold_to_contract(events.select(EVENTS.polars_schema().names()), EVENTS)
     event_outcome = ContractOutcome(
@@ -173,6 +179,9 @@ def orders_silver_events(bronze: pl.LazyFrame) -> Iterator:
         pl.concat([event_outcome.failure_cases, _extra_failures(events, item_outcome, items)]),
     )
     valid, rejected = split_by_contract(events, event_outcome)
+    rejected = rejected.join(
+        day.select("source_file", "line_number", "raw"), on=["source_file", "line_number"]
+    )
     valid_items = items.join(rejected.select("event_id"), on="event_id", how="anti")
     yield from publish_if_passed(
         outputs=[

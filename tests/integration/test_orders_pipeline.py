@@ -80,8 +80,10 @@ def test_every_line_lands_in_bronze_quarantine_or_rejected_and_gold_is_published
 
     rejected = read_table("orders.silver_rejected").collect()
     reasons = dict(rejected.select("event_id", "reason").iter_rows())
+    raws = dict(rejected.select("event_id", "raw").iter_rows())
     for name, (event, reason) in CONTRACT_BREAKERS.items():
         assert reason in reasons[event["eventId"]], name
+        assert raws[event["eventId"]] == json.dumps(event), name  # the line as it landed
     events = read_table("orders.silver_order_events").collect()
     assert events.height == len(good) and events["event_id"].n_unique() == len(good)
     assert not set(reasons) & set(events["event_id"])
