@@ -15,18 +15,17 @@ import dagster as dg
 from bench.limit import run_limit
 from bench.peer import run_peer
 from domains.orders.definitions import defs
-from platform_resources.bronze import bronze_keys
 from platform_resources.landing import count_lines, landing_files
 from platform_resources.settings import get_paths
+
+#: The Bronze -> Silver steps the platform variant runs (the limit and peer do the same work).
+PLATFORM_STEPS = ("orders_bronze", "orders_silver_events")
 
 
 def run_platform(day: dt.date) -> dict[str, int]:
     """The platform's own Bronze -> Silver code path for the day, in-process."""
-    events_key = bronze_keys("orders")[0]
-    selection = [a for a in defs.assets if events_key in a.keys or any(k.path[1] == "silver" for k in a.keys)]
-    silver_events = next(a for a in selection if "orders_silver_events" in a.op.name)
     result = dg.materialize(
-        [a for a in selection if a.op.name in ("orders_bronze", silver_events.op.name)],
+        [a for a in defs.assets if a.op.name in PLATFORM_STEPS],
         partition_key=day.isoformat(),
         resources=defs.resources,
         instance=dg.DagsterInstance.ephemeral(),
