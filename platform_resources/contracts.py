@@ -105,7 +105,7 @@ class ColumnSpec:
             name=f"{name} required when {other} in {list(values)}",
         )
 
-    def pandera_column(self) -> pa.Column:
+    def pandera_column(self, check_unique: bool = True) -> pa.Column:
         checks = []
         if self.minimum is not None:
             checks.append(pa.Check.ge(self.minimum))
@@ -119,7 +119,7 @@ class ColumnSpec:
             polars_type(self.type),
             checks=checks,
             nullable=not self.required,
-            unique=self.unique,
+            unique=self.unique and check_unique,
             description=self.description or None,
         )
 
@@ -144,9 +144,10 @@ class Contract:
     def asset_key(self) -> dg.AssetKey:
         return dg.AssetKey([self.domain, self.layer, self.name])
 
-    def pandera_schema(self) -> pa.DataFrameSchema:
+    def pandera_schema(self, check_unique: bool = True) -> pa.DataFrameSchema:
+        """The pandera schema; ``check_unique=False`` leaves uniqueness to a check over the whole table."""
         return pa.DataFrameSchema(
-            {c.name: c.pandera_column() for c in self.columns},
+            {c.name: c.pandera_column(check_unique) for c in self.columns},
             checks=[chk for c in self.columns if (chk := c.conditional_check()) is not None],
             strict=True,
             name=self.product_id,
@@ -358,8 +359,14 @@ def _markdown(frame: pl.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def hold_to_contract(frame: pl.DataFrame, contract: Contract) -> ContractOutcome:
-    """Validate every row; a frame whose columns or types differ from the contract is an error."""
+FAILURE_CASES_SCHEMA = {"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64}
+
+
+def hold_to_contract(frame: pl.DataFrame, contract: Contract, check_unique: bool = True) -> ContractOutcome:
+    """Validate every row; a frame whose columns or types differ from the contract is an error.
+
+    ``check_unique=False`` is for one batch of a larger table, whose uniqueness is checked whole.
+    """
     expected = contract.polars_schema()
     if frame.schema != expected:
         raise ContractError(
@@ -367,10 +374,8 @@ def hold_to_contract(frame: pl.DataFrame, contract: Contract) -> ContractOutcome
             f"expected {dict(expected)}, got {dict(frame.schema)}"
         )
     try:
-        contract.pandera_schema().validate(frame, lazy=True)
-        cases = pl.DataFrame(
-            schema={"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64}
-        )
+        contract.pandera_schema(check_unique).validate(frame, lazy=True)
+        cases = pl.DataFrame(schema=FAILURE_CASES_SCHEMA)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases.select(
             "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64)

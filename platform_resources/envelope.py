@@ -164,5 +164,7 @@ def classify_lines(
         pl.lit(landing_date).alias("landing_date"),
     ]
     valid = valid.with_columns(pl.col("event_ts").dt.cast_time_unit("us"), *provenance)
-    quarantined = quarantined.with_columns(*provenance)
+    # A filtered frame's strings are views into the whole batch's buffers: copy the few
+    # quarantined rows out, or every batch's lines stay in memory until the step ends.
+    quarantined = pl.from_arrow(quarantined.with_columns(*provenance).to_arrow())
     return valid, quarantined

@@ -6,7 +6,8 @@ An asset keyed ``[domain, layer, name]`` is stored as the Iceberg table
 partition (or a range, for single-run backfills) replaces exactly that date range in one
 atomic commit, so reruns and retries never duplicate rows. Outputs may be a Polars
 DataFrame, a LazyFrame (written in bounded batches) or an iterable of DataFrames;
-inputs come back as a DataFrame or a LazyFrame, by the input's type annotation.
+inputs come back as a DataFrame, a LazyFrame or an unread ``TableWindow`` (to stream),
+by the input's type annotation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import itertools
 import os
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -25,7 +27,12 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThan
-from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import (
+    ArrowScan,
+    _check_pyarrow_schema_compatible,
+    _dataframe_to_data_files,
+    schema_to_pyarrow,
+)
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import assign_fresh_schema_ids
 from pyiceberg.table import Table
@@ -179,6 +186,49 @@ def read_table(
     return lf
 
 
+@dataclass(frozen=True)
+class TableWindow:
+    """An input handed over unread: a table or a date window of it, to scan lazily or stream.
+
+    Annotate an input with it when a step reads more than fits in memory.
+    """
+
+    identifier: str
+    partition_column: str | None = None
+    window: tuple[dt.date, dt.date] | None = None
+
+    def lazy(self) -> pl.LazyFrame:
+        return read_table(self.identifier, partition_column=self.partition_column, window=self.window)
+
+    def count(self) -> int:
+        return count_rows(self.identifier, partition_column=self.partition_column, window=self.window)
+
+    def stream(self, columns: Sequence[str]) -> pa.RecordBatchReader:
+        """``columns`` as Arrow batches read one data file at a time, so memory stays at one file.
+
+        (pyiceberg's own batch reader reads every file of the scan at once.)
+        """
+        table = load_catalog().load_table(self.identifier)
+        row_filter = (
+            date_range_filter(self.partition_column, *self.window)
+            if self.window and self.partition_column
+            else AlwaysTrue()
+        )
+        scan = table.scan(row_filter=row_filter, selected_fields=tuple(columns))
+        projected = scan.projection()
+        reader = ArrowScan(table.metadata, table.io, projected, row_filter)
+        tasks = list(scan.plan_files())
+        batches = (batch for task in tasks for batch in reader.to_record_batches([task]))
+        first = next(batches, None)
+        if first is None:
+            empty = schema_to_pyarrow(projected, include_field_ids=False)
+            return pa.RecordBatchReader.from_batches(empty, [])
+        # files written by other pyarrow versions may differ in string width: one schema for all
+        return pa.RecordBatchReader.from_batches(
+            first.schema, (b.cast(first.schema) for b in itertools.chain([first], batches))
+        )
+
+
 def count_rows(
     identifier: str, *, partition_column: str | None = None, window: tuple[dt.date, dt.date] | None = None
 ) -> int:
@@ -239,10 +289,12 @@ class IcebergPolarsIOManager(dg.ConfigurableIOManager):
         )
         context.add_output_metadata(written_metadata(identifier, table, rows))
 
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame | TableWindow:
         upstream = context.upstream_output
         identifier = table_identifier(context.asset_key)
         metadata = (upstream.definition_metadata if upstream else None) or {}
+        if context.dagster_type.typing_type is TableWindow:
+            return TableWindow(identifier, metadata.get(PARTITION_EXPR), partition_window(context))
         try:
             lf = read_table(
                 identifier,

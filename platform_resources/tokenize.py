@@ -14,6 +14,7 @@ import polars as pl
 from platform_resources.settings import get_token_key
 
 TOKEN_PREFIX = "tok_"
+_SHA256_BLOCK = 64  # bytes: HMAC pads the key to the hash's block size
 
 
 def token(value: str, key: bytes) -> str:
@@ -32,3 +33,17 @@ def _tokenize_series(series: pl.Series, key: bytes) -> pl.Series:
     distinct = series.drop_nulls().unique()
     mapping = pl.DataFrame({"v": distinct, "t": [token(v, key) for v in distinct]})
     return series.to_frame("v").join(mapping, on="v", how="left", maintain_order="left").get_column("t")
+
+
+def token_macro_sql(name: str = "token", key: bytes | None = None) -> str:
+    """A DuckDB ``CREATE MACRO name(v)`` computing :func:`token` in SQL (HMAC-SHA256 from two sha256).
+
+    For steps that type their rows in DuckDB: the tokens equal the Python ones, so they join.
+    """
+    secret = key if key is not None else get_token_key()
+    if len(secret) > _SHA256_BLOCK:
+        secret = hashlib.sha256(secret).digest()
+    padded = secret.ljust(_SHA256_BLOCK, b"\0")
+    inner, outer = (bytes(b ^ pad for b in padded).hex() for pad in (0x36, 0x5C))
+    digest = f"sha256(unhex('{outer}') || unhex(sha256(unhex('{inner}') || encode(v))))"
+    return f"CREATE OR REPLACE TEMP MACRO {name}(v) AS '{TOKEN_PREFIX}' || left({digest}, 32)"

@@ -7,20 +7,29 @@ row per order created that day with its current status, read from the status eve
 the following ``STATUS_HORIZON_DAYS`` days as well.
 """
 
+import json
 from collections.abc import Iterator
 
 import dagster as dg
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from domains.orders.contracts import CONTRACTS
 from platform_resources.bronze import LANDING_DATE, bronze_keys
 from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
-from platform_resources.contracts import ContractOutcome, hold_to_contract, split_by_contract
-from platform_resources.iceberg_io import PARTITION_EXPR
+from platform_resources.contracts import FAILURE_CASES_SCHEMA, Contract, ContractOutcome, hold_to_contract
+from platform_resources.iceberg_io import PARTITION_EXPR, TableWindow
 from platform_resources.partitions import DAILY, window_dates
 from platform_resources.resources import IO_MANAGER_KEY
-from platform_resources.tokenize import tokenize
+from platform_resources.staging import (
+    ROW_INDEX,
+    frames,
+    hold_staged_to_contract,
+    scratch_duckdb,
+    stage_frame,
+)
+from platform_resources.tokenize import token_macro_sql
 
 STATUS_HORIZON_DAYS = 30
 STATUS_RANK = {"created": 0, "paid": 1, "shipped": 2, "delivered": 3, "cancelled": 4, "refunded": 5}
@@ -31,119 +40,137 @@ STATUS_HORIZON = dg.TimeWindowPartitionMapping(
 )
 REJECTED_KEY = dg.AssetKey(["orders", "silver", "rejected"])
 
-#: Payload fields, extracted in one JSON parse per event (1-based in SQL).
-_PATHS = {
-    "order_id": "$.data.payload.orderId",
-    "user_id": "$.data.payload.userId",
-    "total_amount": "$.data.payload.totalAmount",
-    "refund_amount": "$.data.payload.refundAmount",
-    "currency": "$.data.payload.currency",
-    "payment_method": "$.data.metadata.paymentMethod",
-    "items": "$.data.payload.items",
-    "shipping_address": "$.data.metadata.shippingAddress",
-}
-
-
-def _p(name: str) -> str:
-    return f"p[{list(_PATHS).index(name) + 1}]"
-
-
-#: The first copy of each event id (by landing day, file, line): what dedupe keeps.
-_FIRST_COPIES = """
-SELECT * FROM bronze
-QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY landing_date, source_file, line_number) = 1
-"""
-_TYPED_EVENTS = f"""
-WITH extracted AS (
-    SELECT *, json_extract(raw, [{", ".join(f"'{path}'" for path in _PATHS.values())}]) AS p
-    FROM ({_FIRST_COPIES})
+#: The payload as Silver types it, parsed once per event (a value of another type becomes null).
+_PAYLOAD = json.dumps(
+    {
+        "data": {
+            "payload": {
+                "orderId": "VARCHAR",
+                "userId": "VARCHAR",
+                "totalAmount": "DECIMAL(18,2)",
+                "refundAmount": "DECIMAL(18,2)",
+                "currency": "VARCHAR",
+                "items": [{"productId": "VARCHAR", "quantity": "BIGINT", "price": "DECIMAL(18,2)"}],
+            },
+            "metadata": {"paymentMethod": "VARCHAR", "shippingAddress": "JSON"},
+        }
+    }
 )
-SELECT
-    event_id, event_type,
-    CASE WHEN starts_with(event_type, 'order.') THEN substr(event_type, 7) END AS status,
-    {_p("order_id")} ->> '$' AS order_id,
-    coalesce({_p("user_id")} ->> '$', user_id) AS user_id,
-    event_ts, CAST(event_ts AS DATE) AS event_date,
-    TRY_CAST({_p("total_amount")} ->> '$' AS DECIMAL(18,2)) AS total_amount,
-    TRY_CAST({_p("refund_amount")} ->> '$' AS DECIMAL(18,2)) AS refund_amount,
-    {_p("currency")} ->> '$' AS currency,
-    {_p("payment_method")} ->> '$' AS payment_method,
-    CASE WHEN json_type({_p("items")}) = 'ARRAY'
-         THEN CAST(json_array_length({_p("items")}) AS BIGINT) END AS item_count,
-    {_p("shipping_address")} ->> '$.country' AS ship_country,
-    CAST({_p("shipping_address")} AS VARCHAR) AS shipping_address,
-    correlation_id, region, source_file, line_number, ingested_at, landing_date
-FROM extracted
-ORDER BY event_ts, event_id
+_BRONZE_COLUMNS = [
+    "event_id",
+    "event_type",
+    "event_ts",
+    "user_id",
+    "correlation_id",
+    "region",
+    "source_file",
+    "line_number",
+    "ingested_at",
+    LANDING_DATE,
+    "raw",
+]
+#: Typed events, one per event id: the later copies (by landing day, file, line) are left out.
+#: Customers recur, so their tokens are computed once per distinct user id.
+_STAGE_EVENTS = f"""
+CREATE TABLE events AS
+WITH typed AS MATERIALIZED (
+    SELECT
+        CAST(row_number() OVER () - 1 AS BIGINT) AS {ROW_INDEX},
+        event_id, event_type,
+        CASE WHEN starts_with(event_type, 'order.') THEN substr(event_type, 7) END AS status,
+        j.data.payload.orderId AS order_id,
+        coalesce(j.data.payload.userId, user_id) AS user_id,
+        event_ts, CAST(event_ts AS DATE) AS event_date,
+        j.data.payload.totalAmount AS total_amount,
+        j.data.payload.refundAmount AS refund_amount,
+        j.data.payload.currency AS currency,
+        j.data.metadata.paymentMethod AS payment_method,
+        CAST(len(j.data.payload.items) AS BIGINT) AS item_count,
+        j.data.metadata.shippingAddress ->> '$.country' AS ship_country,
+        token(CAST(j.data.metadata.shippingAddress AS VARCHAR)) AS shipping_address_token,
+        correlation_id, region, source_file, line_number, ingested_at, landing_date,
+        j.data.payload.items AS items
+    FROM (
+        SELECT * EXCLUDE (raw), json_transform(raw, '{_PAYLOAD}') AS j
+        FROM bronze ANTI JOIN later_copies USING (landing_date, source_file, line_number)
+    )
+), user_tokens AS (
+    SELECT user_id, token(user_id) AS user_token FROM (SELECT DISTINCT user_id FROM typed)
+)
+SELECT typed.* EXCLUDE (user_id), user_tokens.user_token
+FROM typed LEFT JOIN user_tokens USING (user_id)
 """
-_ITEMS = f"""
+_STAGE_ITEMS = f"""
+CREATE TABLE items AS
 SELECT
-    e.event_id,
-    e.raw ->> '$.data.payload.orderId' AS order_id,
-    CAST(i.idx AS BIGINT) AS item_index,
-    i.item ->> '$.productId' AS product_id,
-    TRY_CAST(i.item ->> '$.quantity' AS BIGINT) AS quantity,
-    TRY_CAST(i.item ->> '$.price' AS DECIMAL(18,2)) AS unit_price,
-    e.raw ->> '$.data.payload.currency' AS currency,
-    CAST(e.event_ts AS DATE) AS order_date
-FROM ({_FIRST_COPIES}) e,
-     unnest(json_extract(e.raw, '$.data.payload.items[*]')) WITH ORDINALITY AS i(item, idx)
-WHERE e.event_type = 'order.created' AND json_type(e.raw, '$.data.payload.items') = 'ARRAY'
+    CAST(row_number() OVER () - 1 AS BIGINT) AS {ROW_INDEX},
+    e.event_id, e.order_id, CAST(u.idx AS BIGINT) AS item_index,
+    u.item.productId AS product_id, u.item.quantity AS quantity, u.item.price AS unit_price,
+    TRY_CAST(u.item.quantity * u.item.price AS DECIMAL(18,2)) AS line_amount,
+    e.currency, e.event_date AS order_date
+FROM events e, unnest(e.items) WITH ORDINALITY AS u(item, idx)
+WHERE e.event_type = 'order.created'
 """
+#: Failure cases beyond the event contract, by event row: a day other than the landing day, bad items.
+_EXTRA_FAILURES = f"""
+SELECT 'event_date' AS "column", 'equals its landing day ' || CAST(landing_date AS VARCHAR) AS "check",
+       CAST(event_date AS VARCHAR) AS failure_case, {ROW_INDEX} AS "index"
+FROM events WHERE event_date <> landing_date
+UNION ALL
+SELECT 'items', 'item ' || CAST(i.item_index AS VARCHAR) || ' honours order_items', r.reason, e.{ROW_INDEX}
+FROM item_reasons r JOIN items i ON i.{ROW_INDEX} = r."index" JOIN events e ON e.event_id = i.event_id
+"""
+_REJECTED = f"""
+SELECT e.event_id, e.event_type, e.event_ts, r.reason, e.source_file, e.line_number, e.landing_date
+FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index"
+"""
+
+
+#: (landing day, file, line) of every copy of an event id but its first: what dedupe drops.
+_LATER_COPIES = f"""
+CREATE TABLE later_copies AS
+SELECT {LANDING_DATE}, source_file, line_number FROM bronze_keys
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {LANDING_DATE}, source_file, line_number) > 1
+"""
+_KEY_COLUMNS = ["event_id", LANDING_DATE, "source_file", "line_number"]
+
+
+def stage_events(con: duckdb.DuckDBPyConnection, bronze: TableWindow | pl.DataFrame) -> int:
+    """Stage the typed ``events`` and ``items`` of a Bronze window; returns the events staged.
+
+    The key columns are read first (to find the later copies), then the raw lines once, by
+    the typing query; they stay out of the staged tables (they are the bulk of a day's
+    bytes): rejected events get theirs back from Bronze by file and line.
+    """
+
+    def rows(columns: list[str]) -> pa.RecordBatchReader | pa.Table:
+        return (
+            bronze.stream(columns) if isinstance(bronze, TableWindow) else bronze.select(columns).to_arrow()
+        )
+
+    con.execute(token_macro_sql())
+    for view, columns, sql in (
+        ("bronze_keys", _KEY_COLUMNS, _LATER_COPIES),
+        ("bronze", _BRONZE_COLUMNS, _STAGE_EVENTS),
+    ):
+        con.register(view, rows(columns))
+        con.execute(sql)
+        con.unregister(view)
+    con.execute(_STAGE_ITEMS)
+    return con.execute("SELECT count(*) FROM events").fetchone()[0]
 
 
 def type_events(bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """(typed events, typed items with event_id, duplicates removed).
-
-    The raw line stays out of the typed frames (it is the bulk of a day's bytes): rejected
-    events get theirs back from Bronze by file and line.
-    """
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("bronze", bronze.to_arrow())
-        events = con.sql(_TYPED_EVENTS).pl()
-        items = con.sql(_ITEMS).pl()
-    finally:
-        con.close()
-    events = events.with_columns(
-        pl.col("event_ts", "ingested_at").dt.cast_time_unit("us"),
-        user_token=tokenize(pl.col("user_id")),
-        shipping_address_token=tokenize(pl.col("shipping_address")),
-    ).drop("user_id", "shipping_address")
-    items = items.with_columns(
-        line_amount=(pl.col("quantity") * pl.col("unit_price")).cast(pl.Decimal(18, 2))
-    )
-    return events, items, bronze.height - events.height
+    """(typed events, typed items with event_id, duplicates removed) of a small Bronze frame."""
+    with scratch_duckdb("orders-silver") as con:
+        staged = stage_events(con, bronze)
+        events = con.sql(f"SELECT * EXCLUDE ({ROW_INDEX}, items) FROM events ORDER BY {ROW_INDEX}").pl()
+        items = con.sql(f"SELECT * EXCLUDE ({ROW_INDEX}) FROM items ORDER BY {ROW_INDEX}").pl()
+    return events, items, bronze.height - staged
 
 
-def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.DataFrame) -> pl.DataFrame:
-    """Failure cases beyond the event contract, indexed by event row: the landing day and bad items."""
-    indexed = events.select("event_id", "event_date", LANDING_DATE).with_row_index("index")
-    indexed = indexed.with_columns(pl.col("index").cast(pl.Int64))
-    outside = indexed.filter(pl.col("event_date") != pl.col(LANDING_DATE)).select(
-        pl.lit("event_date").alias("column"),
-        (pl.lit("equals its landing day ") + pl.col(LANDING_DATE).cast(pl.String)).alias("check"),
-        pl.col("event_date").cast(pl.String).alias("failure_case"),
-        "index",
-    )
-    item_index = item_rows.with_row_index("index").select(
-        pl.col("index").cast(pl.Int64), "event_id", "item_index"
-    )
-    bad_items = (
-        items.reasons()
-        .join(item_index, on="index")
-        .join(indexed.select("event_id", pl.col("index").alias("event_index")), on="event_id")
-        .select(
-            pl.lit("items").alias("column"),
-            (pl.lit("item ") + pl.col("item_index").cast(pl.String) + pl.lit(" honours order_items")).alias(
-                "check"
-            ),
-            pl.col("reason").alias("failure_case"),
-            pl.col("event_index").alias("index"),
-        )
-    )
-    return pl.concat([outside, bad_items])
+def _columns(contract: Contract) -> str:
+    return ", ".join(contract.polars_schema().names())
 
 
 @dg.multi_asset(
@@ -168,54 +195,73 @@ def _extra_failures(events: pl.DataFrame, items: ContractOutcome, item_rows: pl.
     partitions_def=DAILY,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def orders_silver_events(bronze: pl.LazyFrame) -> Iterator:
-    day = bronze.collect()
-    events, items, duplicates = type_events(day)
-    item_outcome = hold_to_contract(items.select(ITEMS.polars_schema().names()), ITEMS)
-    event_outcome = hold_to_contract(events.select(EVENTS.polars_schema().names()), EVENTS)
-    event_outcome = ContractOutcome(
-        EVENTS,
-        event_outcome.rows_checked,
-        pl.concat([event_outcome.failure_cases, _extra_failures(events, item_outcome, items)]),
-    )
-    valid, rejected = split_by_contract(events, event_outcome)
-    rejected = rejected.join(
-        day.select("source_file", "line_number", "raw"), on=["source_file", "line_number"]
-    )
-    valid_items = items.join(rejected.select("event_id"), on="event_id", how="anti")
-    yield from publish_if_passed(
-        outputs=[
-            dg.Output(
-                valid.select(EVENTS.polars_schema().names()),
-                output_name=EVENTS.asset_key.to_python_identifier(),
-                metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
+def orders_silver_events(bronze: TableWindow) -> Iterator:
+    """Typed, deduplicated events and items, staged in DuckDB and published in batches if they pass."""
+    with scratch_duckdb("orders-silver") as con:
+        duplicates = bronze.count() - stage_events(con, bronze)
+        item_outcome = hold_staged_to_contract(con, "items", ITEMS)
+        stage_frame(con, "item_reasons", item_outcome.reasons())
+        event_outcome = hold_staged_to_contract(con, "events", EVENTS)
+        event_outcome = ContractOutcome(
+            EVENTS,
+            event_outcome.rows_checked,
+            pl.concat(
+                [event_outcome.failure_cases, con.sql(_EXTRA_FAILURES).pl().cast(FAILURE_CASES_SCHEMA)]
             ),
-            dg.Output(
-                valid_items.select(ITEMS.polars_schema().names()),
-                output_name=ITEMS.asset_key.to_python_identifier(),
-            ),
-        ],
-        checks=[
-            event_outcome.check_result(EVENTS.asset_key, {"duplicates_removed": duplicates}),
-            item_outcome.check_result(ITEMS.asset_key),
-        ],
-        always=[
-            dg.Output(
-                rejected.select(
-                    "event_id",
-                    "event_type",
-                    "event_ts",
-                    "reason",
-                    "raw",
-                    "source_file",
-                    "line_number",
-                    LANDING_DATE,
-                ),
-                output_name=REJECTED_KEY.to_python_identifier(),
-                metadata={"rejected": rejected.height},
+        )
+        stage_frame(con, "event_reasons", event_outcome.reasons())
+        rejected = con.sql(_REJECTED).pl()
+        rejected = rejected.join(
+            bronze.lazy()
+            .select("source_file", "line_number", "raw")
+            .join(
+                rejected.lazy().select("source_file", "line_number"),
+                on=["source_file", "line_number"],
+                how="semi",
             )
-        ],
-    )
+            .collect(engine="streaming"),
+            on=["source_file", "line_number"],
+        )
+        rejected_ids = f'SELECT e.event_id FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index"'
+        yield from publish_if_passed(
+            outputs=[
+                dg.Output(
+                    frames(
+                        con,
+                        f"SELECT {_columns(EVENTS)} FROM events "
+                        f'WHERE {ROW_INDEX} NOT IN (SELECT "index" FROM event_reasons)',
+                    ),
+                    output_name=EVENTS.asset_key.to_python_identifier(),
+                    metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
+                ),
+                dg.Output(
+                    frames(
+                        con, f"SELECT {_columns(ITEMS)} FROM items WHERE event_id NOT IN ({rejected_ids})"
+                    ),
+                    output_name=ITEMS.asset_key.to_python_identifier(),
+                ),
+            ],
+            checks=[
+                event_outcome.check_result(EVENTS.asset_key, {"duplicates_removed": duplicates}),
+                item_outcome.check_result(ITEMS.asset_key),
+            ],
+            always=[
+                dg.Output(
+                    rejected.select(
+                        "event_id",
+                        "event_type",
+                        "event_ts",
+                        "reason",
+                        "raw",
+                        "source_file",
+                        "line_number",
+                        LANDING_DATE,
+                    ),
+                    output_name=REJECTED_KEY.to_python_identifier(),
+                    metadata={"rejected": rejected.height},
+                )
+            ],
+        )
 
 
 def current_orders(events: pl.DataFrame, window) -> pl.DataFrame:

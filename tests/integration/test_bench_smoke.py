@@ -47,6 +47,8 @@ def test_quick_bench_reports_its_figures_as_json_markdown_and_chart(home, tmp_pa
     assert figures["platform"]["ratio_to_limit"] == pytest.approx(
         figures["platform"]["events_per_s"] / figures["limit"]["events_per_s"]
     )
-    assert "| 3,000 | platform |" in (out / "report.md").read_text()
+    lines = figures["platform"]["lines"]
+    assert 2_500 <= lines <= 3_500  # the simulated day lands about the size asked for
+    assert f"| 3,000 | {lines:,} | platform | 1 |" in (out / "report.md").read_text()
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "[bench " in done.stderr  # progress is shown while it runs

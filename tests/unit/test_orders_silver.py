@@ -19,7 +19,7 @@ def _bronze(events: list[dict]) -> pl.DataFrame:
     return valid
 
 
-def test_typing_dedupes_on_event_id_and_tokenizes_pii() -> None:
+def test_typing_dedupes_on_event_id_and_tokenizes_pii(home) -> None:
     created = order_created(
         "o-1", total=30.0, items=[{"productId": "SKU-00001", "quantity": 2, "price": 15.0}]
     )
@@ -37,7 +37,7 @@ def test_typing_dedupes_on_event_id_and_tokenizes_pii() -> None:
     assert str(items["line_amount"][0]) == "30.00"
 
 
-def test_current_status_is_the_latest_event_within_the_horizon() -> None:
+def test_current_status_is_the_latest_event_within_the_horizon(home) -> None:
     bronze = _bronze(
         [
             order_created("o-1", ts="2026-11-20T08:00:00Z"),

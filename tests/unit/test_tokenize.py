@@ -15,3 +15,16 @@ def test_tokens_are_keyed_hmacs_that_keep_joins_and_nulls(monkeypatch) -> None:
     assert "alice" not in tokens[0] and tokens[0].startswith("tok_") and len(tokens[0]) == 36
     monkeypatch.setenv("MESHHOUSE_TOKEN_KEY", "another-key")
     assert pl.select(tokenize(pl.lit("alice"))).item() != tokens[0]
+
+
+def test_the_sql_macro_gives_the_python_tokens_for_short_long_and_unicode_keys_and_values() -> None:
+    import duckdb
+
+    from platform_resources.tokenize import token_macro_sql
+
+    values = ["alice", "Zoë 🙂", "", '{"street":"1 Main St"}', None]
+    for key in (b"k", b"x" * 64, b"long-" * 30):
+        con = duckdb.connect()
+        con.execute(token_macro_sql("tok", key))
+        got = [con.execute("SELECT tok(?)", [v]).fetchone()[0] for v in values]
+        assert got == [token(v, key) if v is not None else None for v in values]
