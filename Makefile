@@ -31,7 +31,7 @@ $(TOOLS)/bin/uv:
 # The environment, exactly as locked, plus the dbt manifests the code locations load.
 env: $(if $(shell command -v uv 2>/dev/null),,$(TOOLS)/bin/uv)
 	$(UV) sync --frozen
-	@for project in dbt/*/; do (cd $$project && $(RUN) dbt parse --quiet --profiles-dir .) || exit 1; done
+	@for project in $$(dirname dbt/*/dbt_project.yml); do (cd $$project && $(RUN) dbt parse --quiet --profiles-dir .) || exit 1; done
 
 dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)"

@@ -52,6 +52,8 @@ def _simulate(home: Path, days: int, events_per_day: int) -> None:
         [
             str(BIN / "meshhouse"),
             "simulate",
+            "--domain",
+            "orders",
             "--days",
             str(days),
             "--end-date",

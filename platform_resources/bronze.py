@@ -9,7 +9,9 @@ the two tables hold for the partition after the commit.
 """
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import dagster as dg
 import polars as pl
@@ -71,15 +73,24 @@ def build_bronze_assets(domain: str, owner: str) -> dg.AssetsDefinition:
         files = [f for day in days for f in landing_files(domain, day)]
         quarantined: list[pl.DataFrame] = []
 
+        def classified() -> Iterator[Future]:
+            # The next batch is classified (DuckDB, off the GIL) while the IO manager writes this one.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                for file in files:
+                    context.log.info(f"reading {file.path} ({file.size:,} bytes)")
+                    for first, lines in iter_line_batches(file.path):
+                        yield pool.submit(classify_lines, first, lines, str(file.path), file.day, ingested_at)
+
         def valid_batches() -> Iterator[pl.DataFrame]:
             produced = False
-            for file in files:
-                context.log.info(f"reading {file.path} ({file.size:,} bytes)")
-                for first, lines in iter_line_batches(file.path):
-                    valid, bad = classify_lines(first, lines, str(file.path), file.day, ingested_at)
+            pending: Future | None = None
+            for future in itertools.chain(classified(), [None]):
+                if pending is not None:
+                    valid, bad = pending.result()
                     quarantined.append(bad)
                     produced = True
                     yield valid
+                pending = future
             if not produced:  # an empty window still replaces the partition (with nothing)
                 valid, bad = classify_lines(1, [], "", days[0], ingested_at)
                 quarantined.append(bad)

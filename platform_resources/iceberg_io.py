@@ -203,17 +203,32 @@ class TableWindow:
     def count(self) -> int:
         return count_rows(self.identifier, partition_column=self.partition_column, window=self.window)
 
+    def _row_filter(self) -> BooleanExpression:
+        if self.window and self.partition_column:
+            return date_range_filter(self.partition_column, *self.window)
+        return AlwaysTrue()
+
+    def local_files(self) -> list[str] | None:
+        """The window's data files as local paths, when a local reader may scan them directly.
+
+        None when a file is remote or has delete files: ``stream`` reads those. Every row of
+        a listed file is in the window (files are identity-partitioned by day).
+        """
+        tasks = list(
+            load_catalog().load_table(self.identifier).scan(row_filter=self._row_filter()).plan_files()
+        )
+        paths = [task.file.file_path for task in tasks]
+        if any(task.delete_files for task in tasks) or not all(p.startswith(("file://", "/")) for p in paths):
+            return None
+        return [p.removeprefix("file://") for p in paths]
+
     def stream(self, columns: Sequence[str]) -> pa.RecordBatchReader:
         """``columns`` as Arrow batches read one data file at a time, so memory stays at one file.
 
         (pyiceberg's own batch reader reads every file of the scan at once.)
         """
         table = load_catalog().load_table(self.identifier)
-        row_filter = (
-            date_range_filter(self.partition_column, *self.window)
-            if self.window and self.partition_column
-            else AlwaysTrue()
-        )
+        row_filter = self._row_filter()
         scan = table.scan(row_filter=row_filter, selected_fields=tuple(columns))
         projected = scan.projection()
         reader = ArrowScan(table.metadata, table.io, projected, row_filter)

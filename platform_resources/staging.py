@@ -18,7 +18,7 @@ import polars as pl
 from platform_resources.contracts import FAILURE_CASES_SCHEMA, Contract, ContractOutcome, hold_to_contract
 from platform_resources.settings import get_paths
 
-STAGE_MEMORY_LIMIT = "512MB"
+STAGE_MEMORY_LIMIT = "1GB"
 BATCH_ROWS = 100_000
 #: Every staged table carries its row's position; failure cases and splits refer to it.
 ROW_INDEX = "row_index"

@@ -78,8 +78,10 @@ def status_change(order_id: str, status: str, ts: str, *, refund: float | None =
     return envelope(f"order.{status}", payload, ts=ts)
 
 
-def write_landing(home: Path, day: dt.date, name: str, lines: list[bytes | dict]) -> Path:
-    folder = home / "landing" / "orders" / f"dt={day.isoformat()}"
+def write_landing(
+    home: Path, day: dt.date, name: str, lines: list[bytes | dict], domain: str = "orders"
+) -> Path:
+    folder = home / "landing" / domain / f"dt={day.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_bytes(b"".join((json.dumps(x).encode() if isinstance(x, dict) else x) + b"\n" for x in lines))

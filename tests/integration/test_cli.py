@@ -90,8 +90,15 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
         dagster_home,
     )
     out = done.stdout
-    assert "orders: materializing 2026-11-19..2026-11-20 (2 days) as one run" in out
+    for domain in ("orders", "customers", "payments", "inventory"):  # every domain of workspace.yaml
+        assert f"{domain}: materializing 2026-11-19..2026-11-20 (2 days) as one run" in out
     assert "checks: " in out and " 0 failed" in out
     for table in ("bronze_events", "bronze_quarantine", "silver_orders", "gold_daily_revenue"):
         assert table in out
-    assert rows("orders.gold_daily_revenue") > 0
+    for gold in (
+        "orders.gold_daily_revenue",
+        "customers.gold_daily_signups",
+        "payments.gold_daily_settlement",
+        "inventory.gold_daily_stock_levels",
+    ):
+        assert rows(gold) > 0, gold

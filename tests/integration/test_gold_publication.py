@@ -52,8 +52,9 @@ def test_a_gold_model_breaking_its_contract_is_not_published(home, instance) -> 
 
 
 def test_a_gold_model_failing_a_dbt_test_is_not_published(home, instance, tmp_path) -> None:
-    project = tmp_path / "dbt_orders"
+    project = tmp_path / "dbt" / "orders"  # beside a copy of the shared macros, as in the repository
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(DBT_PROJECT_DIR.parent / "shared", project.parent / "shared")
     schema = project / "models" / "gold" / "schema.yml"
     schema.write_text(schema.read_text().replace("values: [USD, EUR, GBP]", "values: [USD]", 1))
     write_landing(home, D, "part-1.jsonl", [order_created(f"o-{i}", currency="EUR") for i in range(5)])

@@ -122,3 +122,17 @@ def test_writing_no_frames_empties_the_window(home) -> None:
     _write(_rows(D2, 2), (D2, D3))
     _, rows = _write(iter([]), (D1, D2))
     assert rows == 0 and _counts() == {D2: 2}
+
+
+def test_a_table_window_streams_its_rows_file_by_file_with_only_the_columns_asked(home) -> None:
+    from platform_resources.iceberg_io import TableWindow
+
+    _write(iter([_rows(D1, 2, "a"), _rows(D1, 3, "b")]), (D1, D2))
+    _write(_rows(D2, 4, "c"), (D2, D3))
+    window = TableWindow("t.silver_things", "day", (D1, D2))
+    batches = list(window.stream(["id"]))
+    assert len(batches) == 2 and all(b.schema.names == ["id"] for b in batches)
+    assert sorted(v for b in batches for v in b.column("id").to_pylist()) == ["a0", "a1", "b0", "b1", "b2"]
+    assert window.count() == 5 == window.lazy().collect().height
+    empty = TableWindow("t.silver_things", "day", (D3, D3 + dt.timedelta(days=1))).stream(["id", "day"])
+    assert empty.schema.names == ["id", "day"] and empty.read_all().num_rows == 0

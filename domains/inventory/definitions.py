@@ -1,0 +1,12 @@
+"""The inventory code location: Bronze, Silver (stock movements) and dbt Gold assets."""
+
+from domains.inventory.gold import DBT_PROJECT_DIR, inventory_gold
+from domains.inventory.silver import inventory_silver_events
+from platform_resources.domain import domain_definitions
+
+defs = domain_definitions(
+    "inventory",
+    owner="team:inventory",
+    assets=[inventory_silver_events, inventory_gold],
+    dbt_project_dir=DBT_PROJECT_DIR,
+)

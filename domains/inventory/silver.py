@@ -1,0 +1,29 @@
+"""inventory's Silver layer: typed, deduplicated stock movements."""
+
+from domains.inventory.contracts import CONTRACTS
+from platform_resources.silver_events import EventTyping, build_silver_event_assets
+
+MOVEMENTS = CONTRACTS["stock_movements"]
+
+MOVEMENT_TYPING = EventTyping(
+    contract=MOVEMENTS,
+    data={
+        "payload": {
+            "movementId": "VARCHAR",
+            "productId": "VARCHAR",
+            "warehouseId": "VARCHAR",
+            "quantity": "BIGINT",
+            "onHand": "BIGINT",
+            "reorderPoint": "BIGINT",
+        }
+    },
+    columns_sql="""
+        CASE WHEN starts_with(event_type, 'inventory.') THEN substr(event_type, 11) END AS movement,
+        j.data.payload.movementId AS movement_id,
+        j.data.payload.productId AS product_id,
+        j.data.payload.warehouseId AS warehouse_id,
+        j.data.payload.quantity AS quantity,
+        j.data.payload.onHand AS on_hand,
+        j.data.payload.reorderPoint AS reorder_point""",
+)
+inventory_silver_events = build_silver_event_assets("inventory", MOVEMENT_TYPING)
