@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from platform_resources.catalog import load_catalog
+from platform_resources.iceberg_io import read_table
 from platform_resources.workspace import prepare_dagster_home
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import rows
@@ -102,3 +104,57 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
         "inventory.gold_daily_stock_levels",
     ):
         assert rows(gold) > 0, gold
+
+
+@pytest.mark.parametrize(
+    ("domain", "silver", "gold"),
+    [
+        ("payments", "payment_events", "daily_settlement"),
+        ("inventory", "stock_movements", "daily_stock_levels"),
+    ],
+)
+def test_each_domain_materializes_its_own_simulated_landing_data_from_the_cli(
+    home, dagster_home, domain, silver, gold
+) -> None:
+    _run(
+        [
+            str(BIN / "meshhouse"),
+            "simulate",
+            "--domain",
+            domain,
+            "--days",
+            "1",
+            "--end-date",
+            str(D1),
+            "--events-per-day",
+            "1500",
+            "--redelivery-rate",
+            "0.02",
+            "--malformed-rate",
+            "0.01",
+        ],
+        home,
+        dagster_home,
+    )
+    _run(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            f"domains.{domain}.definitions",
+            "--select",
+            "*",
+            "--partition",
+            str(D1),
+        ],
+        home,
+        dagster_home,
+    )
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]
+    landed = sum(len(p.read_bytes().splitlines()) for p in (home / "landing" / domain).rglob("*.jsonl"))
+    assert rows(f"{domain}.bronze_events") + rows(f"{domain}.bronze_quarantine") == landed
+    distinct = read_table(f"{domain}.bronze_events").select(pl.col("event_id").n_unique()).collect().item()
+    assert rows(f"{domain}.silver_{silver}") + rows(f"{domain}.silver_rejected") == distinct
+    assert rows(f"{domain}.gold_{gold}") > 0
