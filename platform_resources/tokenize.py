@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import polars as pl
-
 from platform_resources.settings import get_token_key
 
 TOKEN_PREFIX = "tok_"
@@ -19,20 +17,6 @@ _SHA256_BLOCK = 64  # bytes: HMAC pads the key to the hash's block size
 
 def token(value: str, key: bytes) -> str:
     return TOKEN_PREFIX + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def tokenize(expr: pl.Expr, key: bytes | None = None) -> pl.Expr:
-    """An expression replacing each non-null string with its token (computed once per distinct value)."""
-    secret = key if key is not None else get_token_key()
-    return expr.map_batches(
-        lambda s: _tokenize_series(s, secret), return_dtype=pl.String, is_elementwise=True
-    )
-
-
-def _tokenize_series(series: pl.Series, key: bytes) -> pl.Series:
-    distinct = series.drop_nulls().unique()
-    mapping = pl.DataFrame({"v": distinct, "t": [token(v, key) for v in distinct]})
-    return series.to_frame("v").join(mapping, on="v", how="left", maintain_order="left").get_column("t")
 
 
 def token_macro_sql(name: str = "token", key: bytes | None = None) -> str:
