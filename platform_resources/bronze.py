@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import dagster as dg
 import polars as pl
 
+from platform_resources.automation import CHUNKED_BACKFILL, RETRY
 from platform_resources.envelope import classify_lines
 from platform_resources.iceberg_io import PARTITION_EXPR, count_rows, table_identifier
 from platform_resources.landing import count_lines, iter_line_batches, landing_files
@@ -65,7 +66,8 @@ def build_bronze_assets(domain: str, owner: str) -> dg.AssetsDefinition:
             )
         ],
         partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=CHUNKED_BACKFILL,
+        retry_policy=RETRY,
     )
     def bronze(context: dg.AssetExecutionContext) -> Iterator[dg.Output | dg.AssetCheckResult]:
         ingested_at = dt.datetime.now(dt.UTC)

@@ -14,11 +14,11 @@ import time
 def _simulate(args: argparse.Namespace) -> int:
     from platform_resources.landing import landing_files
     from platform_resources.simulation import FaultRates, day_range
-    from platform_resources.workspace import domain_module, domain_names
+    from platform_resources.workspace import domain_module, simulated_domains
 
     days = day_range(args.days, dt.date.fromisoformat(args.end_date) if args.end_date else None)
     rates = FaultRates(redelivery=args.redelivery_rate, late=args.late_rate, malformed=args.malformed_rate)
-    for domain in args.domain or domain_names():
+    for domain in args.domain or simulated_domains():
         if args.if_empty and landing_files(domain):
             print(f"{domain}: landing zone already has data; nothing simulated (--if-empty)")
             continue

@@ -16,6 +16,7 @@ def contract_metadata(contract: Contract) -> dict[str, Any]:
     """What the UI shows of a product's contract: version, table and column schema with classifications."""
     metadata: dict[str, Any] = {
         "contract_version": contract.version,
+        "contract_uri": contract.uri,
         "dagster/column_schema": contract.table_schema(),
         "dagster/table_name": contract.product_id,
     }
@@ -25,7 +26,11 @@ def contract_metadata(contract: Contract) -> dict[str, Any]:
 
 
 def product_spec(
-    contract: Contract, *, deps: Sequence[dg.AssetDep | dg.AssetKey] = (), kinds: set[str] | None = None
+    contract: Contract,
+    *,
+    deps: Sequence[dg.AssetDep | dg.AssetKey] = (),
+    kinds: set[str] | None = None,
+    automation_condition: dg.AutomationCondition | None = None,
 ) -> dg.AssetSpec:
     """The asset spec of the product a contract describes: key, owner, docs and column schema."""
     return dg.AssetSpec(
@@ -37,6 +42,7 @@ def product_spec(
         tags={"layer": contract.layer},
         metadata=contract_metadata(contract),
         deps=deps,
+        automation_condition=automation_condition,
     ).with_io_manager_key(IO_MANAGER_KEY)
 
 
@@ -66,6 +72,7 @@ def publish_if_passed(
     yield from checks
     if failed:
         raise dg.Failure(
+            allow_retries=False,  # the same data fails the same check again
             description="not published, a blocking check failed: "
             + "; ".join(f"{c.asset_key.to_user_string()} {c.check_name}: {c.description}" for c in failed),
         )

@@ -141,6 +141,15 @@ class Contract:
         return f"{self.domain}.{self.layer}_{self.name}"
 
     @property
+    def major_version(self) -> int:
+        return int(self.version.split(".")[0])
+
+    @property
+    def uri(self) -> str:
+        """The product's address, ``data://<domain>/<product>/v<major>``: what consumers pin."""
+        return f"data://{self.domain}/{self.name}/v{self.major_version}"
+
+    @property
     def asset_key(self) -> dg.AssetKey:
         return dg.AssetKey([self.domain, self.layer, self.name])
 
@@ -239,6 +248,8 @@ def parse_contract(raw: Any, where: str = "contract") -> Contract:
         partition_column=raw.get("partition_column"),
         max_failing_ratio=float(quality.get("max_failing_ratio", 0.0)),
     )
+    if not re.fullmatch(r"\d+\.\d+\.\d+", contract.version):
+        raise ContractError(f"{where}: version {contract.version!r} is not MAJOR.MINOR.PATCH, e.g. 1.0.0")
     names = {c.name for c in columns}
     if contract.partition_column and contract.partition_column not in names:
         raise ContractError(f"{where}: partition_column {contract.partition_column!r} is not a column")

@@ -25,6 +25,7 @@ from dagster_dbt.asset_utils import (
 )
 from pyiceberg.exceptions import NoSuchTableError
 
+from platform_resources.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY, refresh_when_upstream_changes
 from platform_resources.catalog import load_catalog
 from platform_resources.contract_assets import contract_check_spec, contract_metadata
 from platform_resources.contracts import Contract, hold_to_contract
@@ -63,6 +64,10 @@ class MeshTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey([self.domain, "silver", dbt_resource_props["name"]])
         return dg.AssetKey([self.domain, "gold", dbt_resource_props["name"]])
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
+        # landing runs build a day's Gold; this refreshes older days whose Silver changed since
+        return refresh_when_upstream_changes()
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return self.domain
@@ -117,7 +122,9 @@ def build_dbt_gold_assets(
         check_specs=[*check_specs, *(contract_check_spec(c) for c in gold_contracts.values())],
         can_subset=True,
         partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=CHUNKED_BACKFILL,
+        retry_policy=RETRY,
+        pool=DUCKDB_POOL,
         op_tags={DAGSTER_DBT_SELECT_METADATA_KEY: "fqn:*", DAGSTER_DBT_EXCLUDE_METADATA_KEY: ""},
         allow_arbitrary_check_specs=True,
     )
@@ -141,7 +148,9 @@ def _stage_sources(
             ).collect()
         except NoSuchTableError as exc:
             raise dg.Failure(
-                f"{identifier} does not exist yet: materialize {contract.asset_key.to_user_string()}"
+                allow_retries=False,
+                description=f"{identifier} does not exist yet: "
+                f"materialize {contract.asset_key.to_user_string()}",
             ) from exc
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {source['schema']}")
         con.register("staged", frame.to_arrow())
@@ -229,6 +238,7 @@ def _build_and_publish(
                 )
         if not invocation.is_successful() or unpublished:
             raise dg.Failure(
+                allow_retries=False,  # the same data fails the same test again
                 description=f"Gold not published for {unpublished or 'models dbt could not build'}: "
                 "a dbt test or contract check failed (see the checks); the published tables are unchanged.",
             )

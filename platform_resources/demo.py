@@ -1,8 +1,8 @@
 """The headless demo: materialize every domain's assets for its landed days, then summarize.
 
-Each domain's daily job runs once over the whole range of landed days (a single-run
-backfill), on the Dagster instance of ``$DAGSTER_HOME`` when set, so the results show in
-the UI afterwards.
+Domains run in workspace order, producers before the consumer growth. Each domain's
+daily job runs once over the whole range of landed days, as one run, on the Dagster
+instance of ``$DAGSTER_HOME`` when set, so the results show in the UI afterwards.
 """
 
 import os
@@ -15,7 +15,7 @@ from platform_resources.catalog import load_catalog
 from platform_resources.iceberg_io import read_table
 from platform_resources.landing import landing_files
 from platform_resources.partitions import DAILY
-from platform_resources.workspace import domain_module, domain_names
+from platform_resources.workspace import domain_module, domain_names, simulated_domains
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -31,8 +31,10 @@ def run_demo() -> int:
     instance = _instance()
     partitions = set(DAILY.get_partition_keys())
     failures = 0
+    landed = {d: {f.day.isoformat() for f in landing_files(d)} & partitions for d in simulated_domains()}
     for domain in domain_names():
-        days = sorted({f.day.isoformat() for f in landing_files(domain)} & partitions)
+        # a consumer domain (no landing zone of its own) covers every day its producers landed
+        days = sorted(landed[domain] if domain in landed else set().union(*landed.values()))
         if not days:
             print(f"{domain}: no landing data; skipped")
             continue

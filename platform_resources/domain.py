@@ -1,10 +1,11 @@
-"""Assembling a domain's code location: its assets, the daily job, the landing sensor and resources."""
+"""Assembling a domain's code location: its assets, the daily job, its sensors and resources."""
 
 from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 
+from platform_resources.automation import build_automation_sensor
 from platform_resources.bronze import build_bronze_assets
 from platform_resources.landing_sensor import build_landing_sensor
 from platform_resources.partitions import DAILY
@@ -16,18 +17,25 @@ def domain_definitions(
     owner: str,
     assets: Sequence[dg.AssetsDefinition],
     dbt_project_dir: Path | None = None,
+    *,
+    lands_events: bool = True,
 ) -> dg.Definitions:
-    """Bronze from the landing zone plus the domain's own assets, with a daily job and its sensor."""
+    """The domain's assets, a daily job and the automation sensor; Bronze and a landing sensor
+    when the domain receives events (a consumer domain reads other domains' ports instead)."""
     job = dg.define_asset_job(
         f"{domain}_daily",
         selection=dg.AssetSelection.groups(domain),
         partitions_def=DAILY,
-        description=f"Every {domain} asset for one day (or a range, as one run), landing to Gold.",
+        description=f"Every {domain} asset for one day (or a range, as one run).",
     )
+    sensors: list[dg.SensorDefinition] = [build_automation_sensor(domain)]
+    if lands_events:
+        assets = [build_bronze_assets(domain, owner=owner), *assets]
+        sensors.append(build_landing_sensor(domain, job))
     return dg.Definitions(
-        assets=[build_bronze_assets(domain, owner=owner), *assets],
+        assets=assets,
         jobs=[job],
-        sensors=[build_landing_sensor(domain, job)],
+        sensors=sensors,
         resources=platform_resources(dbt_project_dir=dbt_project_dir),
         # Steps of one partition run share a process: the multiprocess executor costs ~6 s a step here.
         executor=dg.in_process_executor,

@@ -29,7 +29,29 @@ TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2
 TIMESTAMP_REASON = "timestamp is not ISO-8601 (YYYY-MM-DDThh:mm:ss[.fff] with Z or an offset)"
 #: Rows per Arrow record batch handed to DuckDB (its unit of parallel work).
 SCAN_CHUNK_ROWS = 25000
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def envelope_json(payload: pl.Expr, metadata: pl.Expr, environment: str = "demo") -> pl.Expr:
+    """The seed-002 envelope of each row as one JSON line.
+
+    Rows need ``event_id``, ``event_type``, ``event_source``, ``event_ts``, ``correlation_id``,
+    ``user_id``, ``session_id`` and ``region``.
+    """
+    return pl.struct(
+        pl.col("event_id").alias("eventId"),
+        pl.col("event_type").alias("eventType"),
+        pl.col("event_source").alias("eventSource"),
+        pl.col("event_ts").dt.strftime(TIMESTAMP_FORMAT).alias("timestamp"),
+        pl.lit("1.0").alias("version"),
+        pl.struct(payload.alias("payload"), metadata.alias("metadata")).alias("data"),
+        pl.col("correlation_id").alias("correlationId"),
+        pl.col("user_id").alias("userId"),
+        pl.col("session_id").alias("sessionId"),
+        pl.lit(environment).alias("environment"),
+        pl.col("region"),
+    ).struct.json_encode()
 
 
 #: Envelope fields extracted from each line in one JSON parse, in this order (1-based in SQL).

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import polars as pl
 
+from platform_resources.automation import CHUNKED_BACKFILL, RETRY, refresh_when_upstream_changes
 from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.partitions import DAILY, window_dates
@@ -34,11 +35,19 @@ def build_horizon_product(
 
     @dg.multi_asset(
         name=f"{contract.domain}_silver_{contract.name}",
-        specs=[product_spec(contract, deps=[dg.AssetDep(source.asset_key, partition_mapping=mapping)])],
+        specs=[
+            product_spec(
+                contract,
+                deps=[dg.AssetDep(source.asset_key, partition_mapping=mapping)],
+                # a late event day refreshes the states of the days before it that read it
+                automation_condition=refresh_when_upstream_changes(),
+            )
+        ],
         check_specs=[contract_check_spec(contract)],
         ins={"events": dg.AssetIn(source.asset_key)},
         partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=CHUNKED_BACKFILL,
+        retry_policy=RETRY,
     )
     def horizon_product(context: dg.AssetExecutionContext, events: pl.LazyFrame) -> Iterator:
         rows = state(events.collect(), window_dates(context))

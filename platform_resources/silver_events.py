@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from platform_resources.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY
 from platform_resources.bronze import LANDING_DATE, bronze_keys
 from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
 from platform_resources.contracts import FAILURE_CASES_SCHEMA, Contract, ContractOutcome
@@ -226,7 +227,9 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
         check_specs=[contract_check_spec(contract) for contract in products],
         ins={"bronze": dg.AssetIn(bronze_events)},
         partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=CHUNKED_BACKFILL,
+        retry_policy=RETRY,
+        pool=DUCKDB_POOL,
     )
     def silver_events(bronze: TableWindow) -> Iterator:
         with scratch_duckdb(f"{domain}-silver") as con:

@@ -18,7 +18,6 @@ import polars as pl
 
 from platform_resources.settings import get_paths
 
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 MALFORMED_KINDS = (
     "truncated",
     "not_json",
@@ -50,23 +49,6 @@ def uuid4s(rng: np.random.Generator, n: int) -> pl.Series:
         ],
         dtype=pl.String,
     )
-
-
-def envelope_json(payload: pl.Expr, metadata: pl.Expr) -> pl.Expr:
-    """The seed-002 envelope of each row as one JSON line; rows need the envelope columns."""
-    return pl.struct(
-        pl.col("event_id").alias("eventId"),
-        pl.col("event_type").alias("eventType"),
-        pl.col("event_source").alias("eventSource"),
-        pl.col("event_ts").dt.strftime(TIMESTAMP_FORMAT).alias("timestamp"),
-        pl.lit("1.0").alias("version"),
-        pl.struct(payload.alias("payload"), metadata.alias("metadata")).alias("data"),
-        pl.col("correlation_id").alias("correlationId"),
-        pl.col("user_id").alias("userId"),
-        pl.col("session_id").alias("sessionId"),
-        pl.lit("demo").alias("environment"),
-        pl.col("region"),
-    ).struct.json_encode()
 
 
 def _corrupt(line: str, kind: str) -> bytes:

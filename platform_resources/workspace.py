@@ -25,6 +25,11 @@ def domain_names() -> list[str]:
     return [m.split(".")[1] for m in modules if m.startswith("domains.") and m.endswith(".definitions")]
 
 
+def simulated_domains() -> list[str]:
+    """Workspace domains that land events and have a simulator (``domains.<name>.simulate``)."""
+    return [d for d in domain_names() if (REPO_ROOT / "domains" / d / "simulate.py").exists()]
+
+
 def domain_module(domain: str, name: str) -> ModuleType:
     """``domains.<domain>.<name>``, imported on demand (domains are heavy to import)."""
     return importlib.import_module(f"domains.{domain}.{name}")

@@ -12,7 +12,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from platform_resources.simulation import FaultRates, envelope_json, uuid4s, write_landing
+from platform_resources.envelope import envelope_json
+from platform_resources.simulation import FaultRates, uuid4s, write_landing
 
 DOMAIN = "payments"
 METHODS = ("card", "paypal", "bank_transfer", "apple_pay")

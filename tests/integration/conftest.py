@@ -40,3 +40,29 @@ def check(result: dg.ExecuteInProcessResult, asset: str, name: str):
     ]
     assert len(found) == 1, f"no single evaluation of {asset} {name}: {found}"
     return found[0]
+
+
+PRODUCERS = ("orders", "customers", "payments")  # the domains whose ports growth reads
+
+
+def publish_producer_ports(
+    instance: dg.DagsterInstance, days: list[dt.date], events_per_day: int = 300
+) -> None:
+    """Simulated landing data for growth's producers, run through their jobs (one range run each)."""
+    from platform_resources.simulation import FaultRates
+    from platform_resources.workspace import domain_module
+
+    for domain in PRODUCERS:
+        domain_module(domain, "simulate").simulate(days, events_per_day, 7, FaultRates())
+        result = (
+            domain_module(domain, "definitions")
+            .defs.resolve_job_def(f"{domain}_daily")
+            .execute_in_process(
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": days[0].isoformat(),
+                    "dagster/asset_partition_range_end": days[-1].isoformat(),
+                },
+            )
+        )
+        assert result.success, domain

@@ -92,7 +92,7 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
         dagster_home,
     )
     out = done.stdout
-    for domain in ("orders", "customers", "payments", "inventory"):  # every domain of workspace.yaml
+    for domain in ("orders", "customers", "payments", "inventory", "growth"):  # workspace.yaml's domains
         assert f"{domain}: materializing 2026-11-19..2026-11-20 (2 days) as one run" in out
     assert "checks: " in out and " 0 failed" in out
     for table in ("bronze_events", "bronze_quarantine", "silver_orders", "gold_daily_revenue"):
@@ -102,6 +102,10 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
         "customers.gold_daily_signups",
         "payments.gold_daily_settlement",
         "inventory.gold_daily_stock_levels",
+        "growth.gold_customer_360",
+        "growth.gold_churn_scores",
+        "growth.gold_model_inference_events",
+        "growth.gold_daily_active_users",
     ):
         assert rows(gold) > 0, gold
 

@@ -1,0 +1,11 @@
+-- Output port for consumer domains: per order day and customer, the orders placed and how they ended.
+select
+    order_date,
+    user_token,
+    count(*)::bigint as orders,
+    count(*) filter (where status = 'cancelled')::bigint as cancelled,
+    count(*) filter (where status = 'refunded')::bigint as refunded,
+    max(created_at) as last_order_at
+from {{ source('orders_silver', 'orders') }}
+where order_date >= '{{ var("min_date") }}' and order_date < '{{ var("max_date") }}'
+group by order_date, user_token
