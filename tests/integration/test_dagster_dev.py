@@ -1,90 +1,100 @@
-"""`dagster dev` on the workspace: the running landing sensor materializes landed days with no click.
+"""`dagster dev` on the whole workspace: landed files flow to growth's outputs with no click.
 
-Driven through the GraphQL API of a real webserver and daemon, as `make run` starts them.
+Driven through the GraphQL API of a real webserver and daemon, as `make run` starts them:
+the landing sensors ingest each domain's files, the automation sensors refresh growth,
+and a late file for an old day updates that day downstream, in growth too.
 """
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+import datetime as dt
+import hashlib
+import hmac
 
+import polars as pl
 import pytest
+from pyiceberg.exceptions import NoSuchTableError
 
-from platform_resources.workspace import prepare_dagster_home
-from tests.conftest import DAY, order_created, write_landing
-from tests.integration.conftest import rows
+from platform_resources.iceberg_io import read_table
+from platform_resources.settings import DEV_TOKEN_KEY
+from platform_resources.workspace import WORKSPACE
+from tests.conftest import envelope, order_created, write_landing
+from tests.integration.dagster_dev import dagster_dev, graphql, wait_for
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 RUNS = "{ runsOrError { ... on Runs { results { status jobName tags { key value } } } } }"
-TIMEOUT_S = 420
+DONE = {"SUCCESS", "FAILURE", "CANCELED"}
+TIMEOUT_S = 480
+# yesterday: automation refreshes growth's days from it to today, so the cascade stays short
+D1 = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _token(user: str) -> str:  # computed here, not by the platform under test
+    return "tok_" + hmac.new(DEV_TOKEN_KEY.encode(), user.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
+def _customer_day(user: str, hour: int) -> dict[str, list[dict]]:
+    ts = f"{D1}T{hour:02d}:00:00Z"
+    registered = envelope(
+        "user.registered",
+        {"userId": user, "email": f"{user}@example.com", "registrationSource": "web", "country": "DE"},
+        ts=ts,
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["data"]
-
-
-def test_landed_day_flows_to_gold_through_the_running_sensor(home, tmp_path) -> None:
-    write_landing(home, DAY, "part-1.jsonl", [order_created(f"o-{i}") for i in range(8)])
-    dagster_home = prepare_dagster_home(tmp_path / "dagster_home")
-    port = _free_port()
-    env = {**os.environ, "MESHHOUSE_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
-    log = open(tmp_path / "dagster-dev.log", "w")  # noqa: SIM115 - closed in finally
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    paid = envelope(
+        "payment.captured",
+        {"paymentId": f"p-{user}", "orderId": f"o-{user}", "userId": user, "amount": 30.0, "currency": "EUR"},
+        ts=ts,
+        metadata={"paymentMethod": "card"},
     )
+    return {
+        "customers": [registered],
+        "orders": [order_created(f"o-{user}", ts=ts, user_id=user)],
+        "payments": [paid],
+    }
+
+
+def _runs(port: int) -> list[dict]:
+    runs = graphql(port, RUNS)["runsOrError"]["results"]
+    return [{**r, "tags": {t["key"]: t["value"] for t in r["tags"]}} for r in runs]
+
+
+def _settled_with(port: int, users: list[str]) -> list[dict] | None:
+    """The runs, once none is queued or running and growth shows exactly ``users`` on D1."""
+    runs = _runs(port)
+    if not runs or any(r["status"] not in DONE for r in runs):
+        return None
     try:
-        deadline, runs = time.monotonic() + TIMEOUT_S, []
-        while time.monotonic() < deadline:
-            time.sleep(5)
-            try:
-                runs = _graphql(port, RUNS)["runsOrError"]["results"]
-            except OSError:
-                continue  # not serving yet
-            if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
-                break
-        tags = [{t["key"]: t["value"] for t in r["tags"]} for r in runs]
-        assert [(r["status"], r["jobName"]) for r in runs] == [("SUCCESS", "orders_daily")], (
-            tmp_path / "dagster-dev.log"
-        ).read_text()[-3000:]
-        assert tags[0]["dagster/partition"] == DAY.isoformat()
-        assert tags[0]["dagster/sensor_name"] == "orders_landing_sensor"
-        assert rows("orders.silver_orders") == 8 and rows("orders.gold_daily_revenue") == 1
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
+        dau = read_table("growth.gold_daily_active_users").filter(pl.col("activity_date") == D1).collect()
+        c360 = read_table("growth.gold_customer_360").filter(pl.col("as_of_date") == D1).collect()
+    except NoSuchTableError:  # before growth's first run
+        return None
+    if dau["active_users"].to_list() != [len(users)] or set(c360["user_token"]) != {_token(u) for u in users}:
+        return None
+    return runs
+
+
+def test_landed_files_flow_to_growth_and_a_late_file_updates_its_day_downstream(home, tmp_path) -> None:
+    for domain, lines in _customer_day("user-e2e-1", 9).items():
+        write_landing(home, D1, "part-1.jsonl", lines, domain=domain)
+
+    with dagster_dev(WORKSPACE, home, tmp_path) as port:
+        runs = wait_for(lambda: _settled_with(port, ["user-e2e-1"]), timeout_s=TIMEOUT_S, what="growth on D1")
+        assert all(r["status"] == "SUCCESS" for r in runs), runs
+        landing = sorted(
+            (r["jobName"], r["tags"]["dagster/partition"]) for r in runs if "meshhouse/trigger" in r["tags"]
+        )
+        assert landing == [(f"{d}_daily", D1.isoformat()) for d in ("customers", "orders", "payments")]
+        assert any(r["tags"].get("dagster/sensor_name") == "growth_automation" for r in runs)
+        scores = read_table("growth.gold_churn_scores").filter(pl.col("as_of_date") == D1).collect()
+        assert scores["user_token"].to_list() == [_token("user-e2e-1")]
+
+        late = _customer_day("user-e2e-2", 20)["orders"]
+        write_landing(home, D1, "late-1.jsonl", late, domain="orders")
+        runs = wait_for(
+            lambda: _settled_with(port, ["user-e2e-1", "user-e2e-2"]),
+            timeout_s=TIMEOUT_S,
+            what="the late day",
+        )
+        assert all(r["status"] == "SUCCESS" for r in runs), runs
+        reruns = [r for r in runs if r["jobName"] == "orders_daily"]
+        assert len(reruns) == 2 and all(r["tags"]["dagster/partition"] == D1.isoformat() for r in reruns)
+        second = read_table("growth.gold_customer_360").filter(pl.col("user_token") == _token("user-e2e-2"))
+        assert second.select("orders_30d").collect()["orders_30d"].to_list()[0] == 1
