@@ -1,0 +1,64 @@
+"""A domain whose code fails to load leaves the other domains loading and running.
+
+`dagster dev` serves a workspace of payments and a broken domain (its module raises on
+import). Over GraphQL: the broken location reports the error, payments loads with its
+sensors, and its running landing sensor ingests a landed file.
+"""
+
+import pytest
+
+from tests.conftest import DAY, envelope, write_landing
+from tests.integration.conftest import rows
+from tests.integration.dagster_dev import dagster_dev, graphql, wait_for
+
+pytestmark = pytest.mark.integration
+LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError {
+  __typename
+  ... on PythonError { message }
+  ... on RepositoryLocation { repositories { name sensors { name sensorState { status } } } }
+} } } } }"""
+RUNS = "{ runsOrError { ... on Runs { results { status jobName } } } }"
+
+
+def _loaded(port: int) -> dict[str, dict] | None:
+    entries = graphql(port, LOCATIONS)["workspaceOrError"]["locationEntries"]
+    if any(e["loadStatus"] != "LOADED" for e in entries):
+        return None
+    return {e["name"]: e["locationOrLoadError"] for e in entries}
+
+
+def test_a_broken_domain_does_not_stop_the_others(home, tmp_path) -> None:
+    broken = tmp_path / "broken_domain.py"
+    broken.write_text(
+        '"""A domain whose code fails to load."""\n\nimport domains.does_not_exist  # noqa: F401\n'
+    )
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n"
+        f"  - python_file: {{relative_path: {broken}, location_name: broken}}\n"
+        "  - python_module: {module_name: domains.payments.definitions, location_name: payments}\n"
+    )
+    payment = envelope(
+        "payment.captured",
+        {"paymentId": "p-1", "orderId": "o-1", "userId": "user-1", "amount": 12.5, "currency": "EUR"},
+        metadata={"paymentMethod": "card"},
+    )
+    write_landing(home, DAY, "part-1.jsonl", [payment], domain="payments")
+
+    with dagster_dev(workspace, home, tmp_path) as port:
+        locations = wait_for(lambda: _loaded(port), timeout_s=180, what="both locations to load")
+        assert locations["broken"]["__typename"] == "PythonError"
+        assert "domains.does_not_exist" in locations["broken"]["message"]
+        assert locations["payments"]["__typename"] == "RepositoryLocation"
+        sensors = {
+            s["name"]: s["sensorState"]["status"] for s in locations["payments"]["repositories"][0]["sensors"]
+        }
+        assert sensors == {"payments_landing_sensor": "RUNNING", "payments_automation": "RUNNING"}
+
+        def finished() -> list[dict] | None:
+            runs = graphql(port, RUNS)["runsOrError"]["results"]
+            return runs if runs and all(r["status"] in ("SUCCESS", "FAILURE") for r in runs) else None
+
+        runs = wait_for(finished, timeout_s=300, what="the payments landing run")
+        assert runs == [{"status": "SUCCESS", "jobName": "payments_daily"}]
+        assert rows("payments.bronze_events") == 1 and rows("payments.silver_payment_events") == 1
