@@ -21,9 +21,13 @@ def foreign_imports(domain: str, source: str) -> list[str]:
         )
         for name in names:
             parts = name.split(".")
-            if parts[0] == "domains" and len(parts) > 1 and parts[1] != domain:
-                if parts[2:3] != ["contracts"]:
-                    found.append(name)
+            if (
+                parts[0] == "domains"
+                and len(parts) > 1
+                and parts[1] != domain
+                and parts[2:3] != ["contracts"]
+            ):
+                found.append(name)
     return found
 
 
