@@ -32,7 +32,8 @@ def build_landing_sensor(domain: str, job: dg.JobDefinition | Any) -> dg.SensorD
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         for folder in unreadable_folders(domain):
             context.log.warning(
-                f"{folder}: not a dt=YYYY-MM-DD folder with a real date; its files are not ingested"
+                f"landing/{domain}/{folder}: not a dt=YYYY-MM-DD folder with a real date; "
+                "its files are not ingested"
             )
         existing = set(DAILY.get_partition_keys(dynamic_partitions_store=None))
         changed_by_day: dict[str, list[str]] = defaultdict(list)

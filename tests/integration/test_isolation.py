@@ -2,13 +2,15 @@
 
 `dagster dev` serves a workspace of payments and a broken domain (its module raises on
 import). Over GraphQL: the broken location reports the error, payments loads with its
-sensors, and its running landing sensor ingests a landed file.
+sensors, and its running landing sensor ingests a file dropped into the landing zone,
+here an S3 bucket on a real S3 server.
 """
 
 import pytest
 
-from tests.conftest import DAY, envelope, write_landing
-from tests.integration.conftest import rows
+from platform_resources.iceberg_io import read_table
+from tests.conftest import DAY, envelope
+from tests.integration.conftest import S3Landing, rows
 from tests.integration.dagster_dev import dagster_dev, graphql, wait_for
 
 pytestmark = pytest.mark.integration
@@ -27,7 +29,7 @@ def _loaded(port: int) -> dict[str, dict] | None:
     return {e["name"]: e["locationOrLoadError"] for e in entries}
 
 
-def test_a_broken_domain_does_not_stop_the_others(home, tmp_path) -> None:
+def test_a_broken_domain_does_not_stop_the_others(home, tmp_path, s3_landing: S3Landing) -> None:
     broken = tmp_path / "broken_domain.py"
     broken.write_text(
         '"""A domain whose code fails to load."""\n\nimport domains.does_not_exist  # noqa: F401\n'
@@ -43,7 +45,7 @@ def test_a_broken_domain_does_not_stop_the_others(home, tmp_path) -> None:
         {"paymentId": "p-1", "orderId": "o-1", "userId": "user-1", "amount": 12.5, "currency": "EUR"},
         metadata={"paymentMethod": "card"},
     )
-    write_landing(home, DAY, "part-1.jsonl", [payment], domain="payments")
+    source = s3_landing.put("payments", DAY, "part-1.jsonl", [payment])
 
     with dagster_dev(workspace, home, tmp_path) as port:
         locations = wait_for(lambda: _loaded(port), timeout_s=180, what="both locations to load")
@@ -62,3 +64,4 @@ def test_a_broken_domain_does_not_stop_the_others(home, tmp_path) -> None:
         runs = wait_for(finished, timeout_s=300, what="the payments landing run")
         assert runs == [{"status": "SUCCESS", "jobName": "payments_daily"}]
         assert rows("payments.bronze_events") == 1 and rows("payments.silver_payment_events") == 1
+        assert read_table("payments.bronze_events").collect()["source_file"].to_list() == [source]
