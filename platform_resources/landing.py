@@ -116,6 +116,25 @@ def unreadable_folders(domain: str) -> list[str]:
     return sorted(f for f in folders if _folder_day(f) == (True, None))
 
 
+def write_landing_file(domain: str, day: dt.date, name: str, data: bytes) -> str:
+    """Put a complete file into a domain's day folder; returns where it went.
+
+    Locally it is written under a hidden name and renamed, so sensors never see it half
+    written; an S3 put is atomic by itself.
+    """
+    uri = get_landing_uri()
+    if uri:
+        bucket, prefix = _split_s3(uri)
+        key = f"{prefix.strip('/')}/{domain}/dt={day.isoformat()}/{name}".lstrip("/")
+        _s3_client().put_object(Bucket=bucket, Key=key, Body=data)
+        return f"s3://{bucket}/{key}"
+    folder = get_paths().landing_dir(domain) / f"dt={day.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    hidden = folder / f".{name}"
+    hidden.write_bytes(data)
+    return str(hidden.rename(folder / name))
+
+
 class _S3Body(io.RawIOBase):
     """An S3 object body as a raw stream, so a buffered reader splits it into lines like a file."""
 

@@ -71,3 +71,16 @@ def get_token_key() -> bytes:
     if get_environment() is Environment.PRODUCTION:
         raise RuntimeError("MESHHOUSE_TOKEN_KEY must be set in production mode")
     return DEV_TOKEN_KEY.encode()
+
+
+def get_webhook_secret(source: str) -> bytes:
+    """The signing secret of a webhook source, from ``MESHHOUSE_WEBHOOK_SECRET_<SOURCE>``.
+
+    Development default: ``meshhouse-development-webhook-<source>``; production must set it.
+    """
+    secret = os.environ.get(f"MESHHOUSE_WEBHOOK_SECRET_{source.upper()}")
+    if secret:
+        return secret.encode()
+    if get_environment() is Environment.PRODUCTION:
+        raise RuntimeError(f"MESHHOUSE_WEBHOOK_SECRET_{source.upper()} must be set in production mode")
+    return f"meshhouse-development-webhook-{source}".encode()

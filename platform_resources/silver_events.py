@@ -10,7 +10,7 @@ check passes. Rejected events keep their raw line in ``<domain>/silver/rejected`
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +90,9 @@ class EventTyping:
     #: Token column -> SQL of the value it replaces, tokenized once per distinct value.
     tokens: dict[str, str] = field(default_factory=dict)
     children: tuple[ChildProduct, ...] = ()
+    #: Functions returning ``CREATE MACRO`` statements the typing SQL calls; run at each
+    #: staging, so the secrets they embed are read then, never at import.
+    macros: tuple[Callable[[], str], ...] = ()
 
     def stage_sql(self) -> str:
         structure = json.dumps({"data": self.data}).replace("'", "''")
@@ -138,7 +141,8 @@ def stage_events(
     the typing query; they stay out of the staged tables (they are the bulk of a day's
     bytes): rejected events get theirs back from Bronze by file and line.
     """
-    con.execute(token_macro_sql())
+    for statement in (token_macro_sql(), *(macro() for macro in typing.macros)):
+        con.execute(statement)
     files = bronze.local_files() if isinstance(bronze, TableWindow) else None
     for view, columns, sql in (
         ("bronze_keys", _KEY_COLUMNS, _LATER_COPIES),

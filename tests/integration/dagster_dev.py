@@ -18,6 +18,11 @@ from platform_resources.workspace import REPO_ROOT, prepare_dagster_home
 
 T = TypeVar("T")
 START_TIMEOUT_S = 180
+LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError {
+  __typename
+  ... on PythonError { message }
+  ... on RepositoryLocation { repositories { name sensors { name sensorState { status } } } }
+} } } } }"""
 
 
 def _free_port() -> int:
@@ -38,6 +43,14 @@ def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> d
     if body.get("errors"):
         raise AssertionError(f"GraphQL errors: {[e.get('message') for e in body['errors']]}")
     return body["data"]
+
+
+def loaded_locations(port: int) -> dict[str, dict] | None:
+    """Each code location's repository or load error, once none is still loading."""
+    entries = graphql(port, LOCATIONS)["workspaceOrError"]["locationEntries"]
+    if not entries or any(e["loadStatus"] != "LOADED" for e in entries):
+        return None
+    return {e["name"]: e["locationOrLoadError"] for e in entries}
 
 
 def wait_for(probe: Callable[[], T | None], *, timeout_s: float, what: str, every_s: float = 3) -> T:

@@ -1,6 +1,7 @@
 """The commands users script against: `dagster asset materialize` and `meshhouse demo`, as subprocesses."""
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -34,9 +35,7 @@ def dagster_home(tmp_path: Path) -> Path:
     return prepare_dagster_home(tmp_path / "dagster_home")
 
 
-def test_dagster_asset_materialize_runs_a_range_as_one_run_and_a_rerun_changes_nothing(
-    home, dagster_home
-) -> None:
+def test_dagster_job_execute_runs_a_range_as_one_run_and_a_rerun_changes_nothing(home, dagster_home) -> None:
     for day in (D1, D2):
         events = [order_created(f"{day}-{i}", ts=f"{day}T{i:02d}:00:00Z") for i in range(12)]
         write_landing(home, day, "part-1.jsonl", [*events, b"{broken"])
@@ -50,7 +49,18 @@ def test_dagster_asset_materialize_runs_a_range_as_one_run_and_a_rerun_changes_n
         "*",
     ]
 
-    _run([*materialize, "--partition-range", f"{D1}...{D2}"], home, dagster_home)
+    # a range as one run: the daily job with the range tags (the UI and the daemon chunk ranges by 31 days)
+    tags = {"dagster/asset_partition_range_start": str(D1), "dagster/asset_partition_range_end": str(D2)}
+    execute = [
+        str(BIN / "dagster"),
+        "job",
+        "execute",
+        "-m",
+        "domains.orders.definitions",
+        "-j",
+        "orders_daily",
+    ]
+    _run([*execute, "--tags", json.dumps(tags)], home, dagster_home)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert len(instance.get_runs()) == 1
     tables = {name for _, name in load_catalog().list_tables("orders")}
@@ -92,7 +102,7 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
         dagster_home,
     )
     out = done.stdout
-    for domain in ("orders", "customers", "payments", "inventory", "growth"):  # workspace.yaml's domains
+    for domain in ("orders", "customers", "payments", "inventory", "growth", "platform"):  # workspace.yaml
         assert f"{domain}: materializing 2026-11-19..2026-11-20 (2 days) as one run" in out
     assert "checks: " in out and " 0 failed" in out
     for table in ("bronze_events", "bronze_quarantine", "silver_orders", "gold_daily_revenue"):
@@ -106,6 +116,8 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
         "growth.gold_churn_scores",
         "growth.gold_model_inference_events",
         "growth.gold_daily_active_users",
+        "platform.gold_daily_service_health",
+        "platform.gold_daily_webhooks",
     ):
         assert rows(gold) > 0, gold
 
@@ -115,6 +127,7 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
     [
         ("payments", "payment_events", "daily_settlement"),
         ("inventory", "stock_movements", "daily_stock_levels"),
+        ("platform", "operations_events", "daily_webhooks"),
     ],
 )
 def test_each_domain_materializes_its_own_simulated_landing_data_from_the_cli(

@@ -11,22 +11,10 @@ import pytest
 from platform_resources.iceberg_io import read_table
 from tests.conftest import DAY, envelope
 from tests.integration.conftest import S3Landing, rows
-from tests.integration.dagster_dev import dagster_dev, graphql, wait_for
+from tests.integration.dagster_dev import dagster_dev, graphql, loaded_locations, wait_for
 
 pytestmark = pytest.mark.integration
-LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError {
-  __typename
-  ... on PythonError { message }
-  ... on RepositoryLocation { repositories { name sensors { name sensorState { status } } } }
-} } } } }"""
 RUNS = "{ runsOrError { ... on Runs { results { status jobName } } } }"
-
-
-def _loaded(port: int) -> dict[str, dict] | None:
-    entries = graphql(port, LOCATIONS)["workspaceOrError"]["locationEntries"]
-    if any(e["loadStatus"] != "LOADED" for e in entries):
-        return None
-    return {e["name"]: e["locationOrLoadError"] for e in entries}
 
 
 def test_a_broken_domain_does_not_stop_the_others(home, tmp_path, s3_landing: S3Landing) -> None:
@@ -48,7 +36,7 @@ def test_a_broken_domain_does_not_stop_the_others(home, tmp_path, s3_landing: S3
     source = s3_landing.put("payments", DAY, "part-1.jsonl", [payment])
 
     with dagster_dev(workspace, home, tmp_path) as port:
-        locations = wait_for(lambda: _loaded(port), timeout_s=180, what="both locations to load")
+        locations = wait_for(lambda: loaded_locations(port), timeout_s=180, what="both locations to load")
         assert locations["broken"]["__typename"] == "PythonError"
         assert "domains.does_not_exist" in locations["broken"]["message"]
         assert locations["payments"]["__typename"] == "RepositoryLocation"

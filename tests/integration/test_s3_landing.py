@@ -13,7 +13,7 @@ import pytest
 
 from domains.orders.definitions import defs
 from platform_resources.iceberg_io import read_table
-from platform_resources.landing import unreadable_folders
+from platform_resources.landing import unreadable_folders, write_landing_file
 from tests.conftest import order_created
 from tests.integration.conftest import S3Landing, check, rows, run_orders
 
@@ -48,6 +48,10 @@ def test_objects_request_their_day_once_and_a_late_or_rewritten_object_again(
     s3_landing.put("orders", D2, "a.jsonl", [order_created("o-2"), order_created("o-5")])  # rewritten
     days, cursor = _tick(instance, cursor)
     assert days == [D2.isoformat()]
+
+    written = write_landing_file("orders", D1, "probe.jsonl", b"{}\n")  # as the platform's probe writes
+    assert written == f"s3://{s3_landing.bucket}/zone/orders/dt={D1}/probe.jsonl"
+    assert _tick(instance, cursor)[0] == [D1.isoformat()]
 
 
 def test_bronze_reads_every_line_of_the_objects_and_a_rerun_duplicates_nothing(

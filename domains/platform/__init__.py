@@ -1,0 +1,1 @@
+"""The platform operations domain: health checks of the platform's services and webhook intake."""

@@ -1,0 +1,7 @@
+"""platform's published data contracts, one YAML file per product."""
+
+from pathlib import Path
+
+from platform_resources.contracts import load_contracts
+
+CONTRACTS = load_contracts(Path(__file__).parent)
