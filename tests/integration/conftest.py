@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -51,6 +52,22 @@ def check(result: dg.ExecuteInProcessResult, asset: str, name: str):
     ]
     assert len(found) == 1, f"no single evaluation of {asset} {name}: {found}"
     return found[0]
+
+
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_command(args: list[str], home: Path, dagster_home: Path | None = None) -> subprocess.CompletedProcess:
+    """A command of the environment (``meshhouse``, ``dagster``) on ``home``; it must succeed."""
+    env = {**os.environ, "MESHHOUSE_HOME": str(home)}
+    if dagster_home is not None:
+        env["DAGSTER_HOME"] = str(dagster_home)
+    done = subprocess.run(
+        [str(BIN / args[0]), *args[1:]], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
 
 
 PRODUCERS = ("orders", "customers", "payments")  # the domains whose ports growth reads

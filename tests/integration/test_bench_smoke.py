@@ -1,39 +1,18 @@
 """A small run of the benchmark: every variant agrees on the data, and the report is written."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import run_command
+
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_quick_bench_reports_its_figures_as_json_markdown_and_chart(home, tmp_path) -> None:
     out = tmp_path / "bench"
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "meshhouse"),
-            "bench",
-            "--quick",
-            "--json",
-            "--sizes",
-            "3000",
-            "--backfill-days",
-            "2",
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        env={**os.environ, "MESHHOUSE_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    args = ["--quick", "--json", "--sizes", "3000", "--backfill-days", "2", "--out", str(out)]
+    done = run_command(["meshhouse", "bench", *args], home)
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert {"events_per_s", "ratio_to_limit", "ratio_to_peer", "peak_rss_mib"} <= set(summary)
     assert summary["events_per_s"] > 0 and summary["peak_rss_mib"] > 0 and summary["backfill_runs"] == 1

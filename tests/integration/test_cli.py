@@ -2,9 +2,6 @@
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -15,19 +12,10 @@ from platform_resources.catalog import load_catalog
 from platform_resources.iceberg_io import read_table
 from platform_resources.workspace import prepare_dagster_home
 from tests.conftest import order_created, write_landing
-from tests.integration.conftest import rows
+from tests.integration.conftest import rows, run_command
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 D1, D2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
-
-
-def _run(args: list[str], home: Path, dagster_home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MESHHOUSE_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
 
 
 @pytest.fixture
@@ -40,7 +28,7 @@ def test_dagster_job_execute_runs_a_range_as_one_run_and_a_rerun_changes_nothing
         events = [order_created(f"{day}-{i}", ts=f"{day}T{i:02d}:00:00Z") for i in range(12)]
         write_landing(home, day, "part-1.jsonl", [*events, b"{broken"])
     materialize = [
-        str(BIN / "dagster"),
+        "dagster",
         "asset",
         "materialize",
         "-m",
@@ -52,7 +40,7 @@ def test_dagster_job_execute_runs_a_range_as_one_run_and_a_rerun_changes_nothing
     # a range as one run: the daily job with the range tags (the UI and the daemon chunk ranges by 31 days)
     tags = {"dagster/asset_partition_range_start": str(D1), "dagster/asset_partition_range_end": str(D2)}
     execute = [
-        str(BIN / "dagster"),
+        "dagster",
         "job",
         "execute",
         "-m",
@@ -60,7 +48,7 @@ def test_dagster_job_execute_runs_a_range_as_one_run_and_a_rerun_changes_nothing
         "-j",
         "orders_daily",
     ]
-    _run([*execute, "--tags", json.dumps(tags)], home, dagster_home)
+    run_command([*execute, "--tags", json.dumps(tags)], home, dagster_home)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert len(instance.get_runs()) == 1
     tables = {name for _, name in load_catalog().list_tables("orders")}
@@ -80,16 +68,16 @@ def test_dagster_job_execute_runs_a_range_as_one_run_and_a_rerun_changes_nothing
     )
     assert all(counts[t] > 0 for t in tables if t.startswith("gold_"))
 
-    _run([*materialize, "--partition", D1.isoformat()], home, dagster_home)
+    run_command([*materialize, "--partition", D1.isoformat()], home, dagster_home)
     assert {t: rows(f"orders.{t}") for t in tables} == counts
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert len(instance.get_runs()) == 2
 
 
 def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
-    done = _run(
+    done = run_command(
         [
-            str(BIN / "meshhouse"),
+            "meshhouse",
             "demo",
             "--days",
             "2",
@@ -133,9 +121,9 @@ def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
 def test_each_domain_materializes_its_own_simulated_landing_data_from_the_cli(
     home, dagster_home, domain, silver, gold
 ) -> None:
-    _run(
+    run_command(
         [
-            str(BIN / "meshhouse"),
+            "meshhouse",
             "simulate",
             "--domain",
             domain,
@@ -153,9 +141,9 @@ def test_each_domain_materializes_its_own_simulated_landing_data_from_the_cli(
         home,
         dagster_home,
     )
-    _run(
+    run_command(
         [
-            str(BIN / "dagster"),
+            "dagster",
             "asset",
             "materialize",
             "-m",

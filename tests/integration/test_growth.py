@@ -6,9 +6,6 @@ the `dagster` CLI, and its tables are recounted from the ports with DuckDB.
 """
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -18,34 +15,18 @@ import pytest
 from platform_resources.catalog import load_catalog
 from platform_resources.iceberg_io import read_table
 from platform_resources.workspace import prepare_dagster_home
-from tests.integration.conftest import PRODUCERS, publish_producer_ports
+from tests.integration.conftest import PRODUCERS, publish_producer_ports, run_command
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 DAYS = [dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
 D = DAYS[-1]
 
 
 def _materialize_growth(home: Path, dagster_home: Path) -> None:
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "domains.growth.definitions",
-            "--select",
-            "*",
-            "--partition",
-            D.isoformat(),
-        ],
-        cwd=REPO,
-        env={**os.environ, "MESHHOUSE_HOME": str(home), "DAGSTER_HOME": str(dagster_home)},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    select = ["--select", "*", "--partition", D.isoformat()]
+    run_command(
+        ["dagster", "asset", "materialize", "-m", "domains.growth.definitions", *select], home, dagster_home
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_growth_materializes_from_published_ports_only_and_a_rerun_changes_nothing(
