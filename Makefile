@@ -28,10 +28,10 @@ help:
 $(TOOLS)/bin/uv:
 	python3 -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
-# The environment, exactly as locked, plus the dbt manifests the code locations load.
+# The environment, exactly as locked, plus the dbt model contracts (generated) and manifests.
 env: $(if $(shell command -v uv 2>/dev/null),,$(TOOLS)/bin/uv)
 	$(UV) sync --frozen
-	@for project in $$(dirname dbt/*/dbt_project.yml); do (cd $$project && $(RUN) dbt parse --quiet --profiles-dir .) || exit 1; done
+	$(RUN) meshhouse dbt-prepare
 
 dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)"

@@ -72,6 +72,20 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dbt_prepare(_: argparse.Namespace) -> int:
+    from platform_resources.dbt_contracts import prepare_project
+    from platform_resources.workspace import REPO_ROOT, domain_module, domain_names
+
+    for domain in domain_names():
+        project_dir = REPO_ROOT / "dbt" / domain
+        if (project_dir / "dbt_project.yml").exists():
+            manifest = prepare_project(project_dir, domain_module(domain, "contracts").CONTRACTS.values())
+            print(
+                f"{domain}: model properties generated from the contracts, {manifest.relative_to(REPO_ROOT)}"
+            )
+    return 0
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", action="append", help="domain to simulate (repeatable; default: all)")
     parser.add_argument("--days", type=int, default=3, help="number of days, ending with --end-date")
@@ -109,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--backfill-days", type=int, help="days in the backfill run")
     bench.add_argument("--out", help="report folder (default $MESHHOUSE_HOME/bench)")
     bench.set_defaults(run=_bench)
+    dbt = commands.add_parser(
+        "dbt-prepare", help="generate each dbt project's model contracts from the data contracts, and parse"
+    )
+    dbt.set_defaults(run=_dbt_prepare)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 
 from platform_resources.contracts import CONTRACT_CHECK, Contract
-from platform_resources.iceberg_io import PARTITION_EXPR
+from platform_resources.iceberg_io import CONTRACT_FILE, PARTITION_EXPR
 from platform_resources.resources import IO_MANAGER_KEY
 
 
@@ -17,6 +17,7 @@ def contract_metadata(contract: Contract) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "contract_version": contract.version,
         "contract_uri": contract.uri,
+        **({CONTRACT_FILE: contract.source} if contract.source else {}),
         "dagster/column_schema": contract.table_schema(),
         "dagster/table_name": contract.product_id,
     }
@@ -31,6 +32,7 @@ def product_spec(
     deps: Sequence[dg.AssetDep | dg.AssetKey] = (),
     kinds: set[str] | None = None,
     automation_condition: dg.AutomationCondition | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dg.AssetSpec:
     """The asset spec of the product a contract describes: key, owner, docs and column schema."""
     return dg.AssetSpec(
@@ -40,7 +42,7 @@ def product_spec(
         group_name=contract.domain,
         kinds=kinds or {"iceberg", "polars"},
         tags={"layer": contract.layer},
-        metadata=contract_metadata(contract),
+        metadata={**contract_metadata(contract), **(metadata or {})},
         deps=deps,
         automation_condition=automation_condition,
     ).with_io_manager_key(IO_MANAGER_KEY)

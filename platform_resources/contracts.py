@@ -1,10 +1,12 @@
 """Data contracts: the YAML files a domain keeps in ``contracts/``, parsed and enforced.
 
-A contract names its product (domain, layer, name, version, owner), its columns (type,
-nullability, uniqueness, ranges, allowed values, classification, PII flag) and its
-quality thresholds. The platform turns it into a pandera (polars backend) schema, splits
-a frame into the rows that honour it and the rows that do not (each with its reason),
-and reports the outcome as a blocking Dagster asset check.
+A contract is the single description of a data product (docs/contracts.md): its
+identity (domain, layer, name, version, owner, URI), its columns (type, nullability,
+uniqueness, ranges, allowed values, classification, PII flag and protection), its grain,
+quality thresholds, SLOs, retention tier, sample queries, output ports and deprecation.
+This module parses it and holds frames to it: the pandera (polars backend) schema, the
+split of a frame into the rows that honour it and the rows that do not (each with its
+reason), and the outcome as a blocking Dagster asset check.
 
 Check metadata keys: ``rows_checked``, ``failing_rows``, ``failing_ratio``,
 ``max_failing_ratio``, ``failure_counts`` (per column and rule) and ``failure_sample``
@@ -13,8 +15,9 @@ Check metadata keys: ``rows_checked``, ``failing_rows``, ``failing_ratio``,
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,10 +26,21 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 import yaml
+from pyiceberg.schema import Schema
+from pyiceberg.types import NestedField
 
+from platform_resources.contract_types import ContractTypeError, column_type, polars_type
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_ROWS = 20
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 LAYERS = ("bronze", "silver", "gold")
+#: Seed 002's tiers (hot 0-7 days, warm 8-90, cold 90+, analytics 3 years, ML 5 years) and
+#: seed 003's raw Bronze (7 years); issue 8's retention job expires data past them.
+RETENTION_TIERS = ("hot", "warm", "cold", "analytics", "ml", "raw")
+PORT_TYPES = ("iceberg",)
+PROTECTIONS = ("tokenized", "masked")
+SLO_KEYS = {"freshness_minutes", "completeness", "accuracy"}
 CONTRACT_KEYS = {
     "domain",
     "layer",
@@ -35,7 +49,13 @@ CONTRACT_KEYS = {
     "owner",
     "description",
     "partition_column",
+    "grain",
     "quality",
+    "slo",
+    "retention",
+    "sample_queries",
+    "ports",
+    "deprecation",
     "columns",
 }
 COLUMN_KEYS = {
@@ -46,6 +66,7 @@ COLUMN_KEYS = {
     "unique",
     "classification",
     "pii",
+    "protection",
     "minimum",
     "maximum",
     "allowed",
@@ -53,30 +74,13 @@ COLUMN_KEYS = {
     "required_when",
 }
 CONTRACT_CHECK = "contract"
-_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
-_SIMPLE_TYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "int32": pl.Int32(),
-    "int64": pl.Int64(),
-    "float64": pl.Float64(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-    "timestamp": pl.Datetime("us", "UTC"),
-}
+PRODUCT_URI = re.compile(
+    r"data://(?P<domain>[a-z][a-z0-9_]*)/(?P<product>[a-z][a-z0-9_]*)/v(?P<major>[1-9]\d*)"
+)
 
 
 class ContractError(ValueError):
     """A contract file that cannot be used; the message says what to fix."""
-
-
-def polars_type(type_name: str) -> pl.DataType:
-    if type_name in _SIMPLE_TYPES:
-        return _SIMPLE_TYPES[type_name]
-    if match := _DECIMAL.fullmatch(type_name):
-        return pl.Decimal(int(match[1]), int(match[2]))
-    raise ContractError(
-        f"unknown column type {type_name!r}: use one of {sorted(_SIMPLE_TYPES)} or decimal(p,s)"
-    )
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,9 @@ class ColumnSpec:
     description: str = ""
     required: bool = False
     unique: bool = False
-    classification: str = "internal"
+    classification: str | None = None  # governance requires one on every column
     pii: bool = False
+    protection: str | None = None  # tokenized | masked: how a PII column is kept out of sight
     minimum: float | None = None
     maximum: float | None = None
     allowed: tuple[Any, ...] | None = None
@@ -125,6 +130,36 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class SLO:
+    """What the product promises: data no older than ``freshness_minutes``, and quality shares."""
+
+    freshness_minutes: int
+    completeness: float  # share of required values present
+    accuracy: float  # share of rows passing the value rules
+
+
+@dataclass(frozen=True)
+class SampleQuery:
+    """A DuckDB query over the products' tables (``<domain>.<layer>_<name>``), runnable as written."""
+
+    title: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Port:
+    """An output port: how consumers read the product (``iceberg``: its table)."""
+
+    type: str
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    date: dt.date  # after this day the version may be removed
+    successor: str | None = None  # the URI to move to
+
+
+@dataclass(frozen=True)
 class Contract:
     domain: str
     layer: str
@@ -135,14 +170,41 @@ class Contract:
     columns: tuple[ColumnSpec, ...]
     partition_column: str | None = None
     max_failing_ratio: float = 0.0
-
-    @property
-    def product_id(self) -> str:
-        return f"{self.domain}.{self.layer}_{self.name}"
+    grain: tuple[str, ...] = ()  # the columns that identify a row
+    slo: SLO | None = None
+    retention: str | None = None
+    sample_queries: tuple[SampleQuery, ...] = ()
+    ports: tuple[Port, ...] = ()
+    deprecation: Deprecation | None = None
+    source: str = field(default="", compare=False)  # the file, relative to the repository
 
     @property
     def major_version(self) -> int:
         return int(self.version.split(".")[0])
+
+    @property
+    def asset_name(self) -> str:
+        """The name in the asset key and table: ``name`` for v1, ``name_v<N>`` for later majors."""
+        return self.name if self.major_version == 1 else f"{self.name}_v{self.major_version}"
+
+    @property
+    def product_id(self) -> str:
+        return f"{self.domain}.{self.layer}_{self.asset_name}"
+
+    @property
+    def published(self) -> bool:
+        """Published products have output ports: the only tables other domains may read."""
+        return bool(self.ports)
+
+    @property
+    def composite_grain(self) -> tuple[str, ...]:
+        """The grain, unless one column already marked ``unique`` is all of it (checked as such)."""
+        if len(self.grain) == 1 and (column := self.column(self.grain[0])) is not None and column.unique:
+            return ()
+        return self.grain
+
+    def column(self, name: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.name == name), None)
 
     @property
     def uri(self) -> str:
@@ -151,15 +213,31 @@ class Contract:
 
     @property
     def asset_key(self) -> dg.AssetKey:
-        return dg.AssetKey([self.domain, self.layer, self.name])
+        return dg.AssetKey([self.domain, self.layer, self.asset_name])
 
     def pandera_schema(self, check_unique: bool = True) -> pa.DataFrameSchema:
         """The pandera schema; ``check_unique=False`` leaves uniqueness to a check over the whole table."""
         return pa.DataFrameSchema(
             {c.name: c.pandera_column(check_unique) for c in self.columns},
             checks=[chk for c in self.columns if (chk := c.conditional_check()) is not None],
+            unique=list(self.composite_grain) if self.composite_grain and check_unique else None,
             strict=True,
             name=self.product_id,
+        )
+
+    def iceberg_schema(self) -> Schema:
+        """The Iceberg schema the product's table is created with: types, required flags and docs."""
+        return Schema(
+            *(
+                NestedField(
+                    field_id=i,
+                    name=c.name,
+                    field_type=column_type(c.type).iceberg,
+                    required=c.required,
+                    doc=c.description or None,
+                )
+                for i, c in enumerate(self.columns, start=1)
+            )
         )
 
     def polars_schema(self) -> pl.Schema:
@@ -174,7 +252,11 @@ class Contract:
                     type=c.type,
                     description=c.description or None,
                     constraints=dg.TableColumnConstraints(nullable=not c.required, unique=c.unique),
-                    tags={"classification": c.classification, **({"pii": "true"} if c.pii else {})},
+                    tags={
+                        **({"classification": c.classification} if c.classification else {}),
+                        **({"pii": "true"} if c.pii else {}),
+                        **({"protection": c.protection} if c.protection else {}),
+                    },
                 )
                 for c in self.columns
             ]
@@ -204,38 +286,115 @@ def _known_keys(raw: dict[str, Any], known: set[str], where: str) -> None:
         raise ContractError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(known)}")
 
 
-def parse_contract(raw: Any, where: str = "contract") -> Contract:
+def _column(col: Any, where: str) -> ColumnSpec:
+    if not isinstance(col, dict):
+        raise ContractError(f"{where}: a column is a mapping with at least name and type")
+    _known_keys(col, COLUMN_KEYS, where)
+    if "allowed" in col and not isinstance(col["allowed"], list):
+        raise ContractError(f"{where}: allowed takes a list of values, e.g. allowed: [USD, EUR]")
+    classification = col.get("classification")
+    if classification is not None and classification not in CLASSIFICATIONS:
+        raise ContractError(f"{where}: classification {classification!r} not in {CLASSIFICATIONS}")
+    protection = col.get("protection")
+    if protection is not None and protection not in PROTECTIONS:
+        raise ContractError(f"{where}: protection {protection!r} not in {PROTECTIONS}")
+    try:
+        polars_type(_require(col, "type", where))
+    except ContractTypeError as exc:
+        raise ContractError(f"{where}: {exc}") from exc
+    return ColumnSpec(
+        name=_require(col, "name", where),
+        type=col["type"],
+        description=col.get("description", ""),
+        required=bool(col.get("required", False)),
+        unique=bool(col.get("unique", False)),
+        classification=classification,
+        pii=bool(col.get("pii", False)),
+        protection=protection,
+        minimum=col.get("minimum"),
+        maximum=col.get("maximum"),
+        allowed=tuple(col["allowed"]) if "allowed" in col else None,
+        pattern=col.get("pattern"),
+        required_when=_required_when(col.get("required_when"), where),
+    )
+
+
+def _slo(raw: Any, where: str) -> SLO | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: slo is a mapping: {sorted(SLO_KEYS)}")
+    _known_keys(raw, SLO_KEYS, f"{where}: slo")
+    missing = sorted(SLO_KEYS - set(raw))
+    if missing:
+        raise ContractError(f"{where}: slo lacks {missing}")
+    for share in ("completeness", "accuracy"):
+        if not 0 < float(raw[share]) <= 1:
+            raise ContractError(f"{where}: slo {share} is a share in (0, 1], got {raw[share]!r}")
+    if int(raw["freshness_minutes"]) <= 0:
+        raise ContractError(f"{where}: slo freshness_minutes must be positive")
+    return SLO(int(raw["freshness_minutes"]), float(raw["completeness"]), float(raw["accuracy"]))
+
+
+def _listed(raw: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise ContractError(f"{where}: {key} takes a list")
+    return value
+
+
+def _ports(raw: dict[str, Any], where: str) -> tuple[Port, ...]:
+    ports = []
+    for i, port in enumerate(_listed(raw, "ports", where)):
+        if not isinstance(port, dict) or port.get("type") not in PORT_TYPES:
+            raise ContractError(f"{where}: ports[{i}] must be a mapping with a type in {PORT_TYPES}")
+        _known_keys(port, {"type"}, f"{where}: ports[{i}]")
+        ports.append(Port(port["type"]))
+    return tuple(ports)
+
+
+def _sample_queries(raw: dict[str, Any], where: str) -> tuple[SampleQuery, ...]:
+    queries = []
+    for i, query in enumerate(_listed(raw, "sample_queries", where)):
+        query_where = f"{where}: sample_queries[{i}]"
+        if not isinstance(query, dict):
+            raise ContractError(f"{query_where}: a sample query is a mapping with title and sql")
+        _known_keys(query, {"title", "sql"}, query_where)
+        queries.append(
+            SampleQuery(_require(query, "title", query_where), _require(query, "sql", query_where).strip())
+        )
+    return tuple(queries)
+
+
+def _deprecation(raw: Any, where: str) -> Deprecation | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: deprecation is a mapping with date and successor")
+    _known_keys(raw, {"date", "successor"}, f"{where}: deprecation")
+    date = _require(raw, "date", f"{where}: deprecation")
+    if not isinstance(date, dt.date):
+        raise ContractError(f"{where}: deprecation date must be a date, YYYY-MM-DD")
+    successor = raw.get("successor")
+    if successor is not None and not PRODUCT_URI.fullmatch(successor):
+        raise ContractError(
+            f"{where}: deprecation successor {successor!r} is not data://<domain>/<product>/v<N>"
+        )
+    return Deprecation(date, successor)
+
+
+def parse_contract(raw: Any, where: str = "contract", source: str = "") -> Contract:
     if not isinstance(raw, dict):
         raise ContractError(f"{where}: a contract is a YAML mapping of keys, got {type(raw).__name__}")
     _known_keys(raw, CONTRACT_KEYS, where)
     if raw.get("layer") not in LAYERS:
         raise ContractError(f"{where}: layer {raw.get('layer')!r} not in {LAYERS}")
-    columns = []
-    for i, col in enumerate(_require(raw, "columns", where)):
-        col_where = f"{where}: columns[{i}]"
-        _known_keys(col, COLUMN_KEYS, col_where)
-        if "allowed" in col and not isinstance(col["allowed"], list):
-            raise ContractError(f"{col_where}: allowed takes a list of values, e.g. allowed: [USD, EUR]")
-        classification = col.get("classification", "internal")
-        if classification not in CLASSIFICATIONS:
-            raise ContractError(f"{col_where}: classification {classification!r} not in {CLASSIFICATIONS}")
-        polars_type(_require(col, "type", col_where))
-        columns.append(
-            ColumnSpec(
-                name=_require(col, "name", col_where),
-                type=col["type"],
-                description=col.get("description", ""),
-                required=bool(col.get("required", False)),
-                unique=bool(col.get("unique", False)),
-                classification=classification,
-                pii=bool(col.get("pii", False)),
-                minimum=col.get("minimum"),
-                maximum=col.get("maximum"),
-                allowed=tuple(col["allowed"]) if "allowed" in col else None,
-                pattern=col.get("pattern"),
-                required_when=_required_when(col.get("required_when"), col_where),
-            )
-        )
+    columns = [
+        _column(col, f"{where}: columns[{i}]") for i, col in enumerate(_require(raw, "columns", where))
+    ]
+    retention = raw.get("retention")
+    if retention is not None and retention not in RETENTION_TIERS:
+        raise ContractError(f"{where}: retention {retention!r} not in {RETENTION_TIERS}")
     quality = raw.get("quality") or {}
     contract = Contract(
         domain=_require(raw, "domain", where),
@@ -247,12 +406,23 @@ def parse_contract(raw: Any, where: str = "contract") -> Contract:
         columns=tuple(columns),
         partition_column=raw.get("partition_column"),
         max_failing_ratio=float(quality.get("max_failing_ratio", 0.0)),
+        grain=tuple(_listed(raw, "grain", where)),
+        slo=_slo(raw.get("slo"), where),
+        retention=retention,
+        sample_queries=_sample_queries(raw, where),
+        ports=_ports(raw, where),
+        deprecation=_deprecation(raw.get("deprecation"), where),
+        source=source,
     )
     if not re.fullmatch(r"\d+\.\d+\.\d+", contract.version):
         raise ContractError(f"{where}: version {contract.version!r} is not MAJOR.MINOR.PATCH, e.g. 1.0.0")
     names = {c.name for c in columns}
+    if len(names) != len(columns):
+        raise ContractError(f"{where}: a column name is used twice")
     if contract.partition_column and contract.partition_column not in names:
         raise ContractError(f"{where}: partition_column {contract.partition_column!r} is not a column")
+    if unknown := sorted(set(contract.grain) - names):
+        raise ContractError(f"{where}: grain names {unknown}, which are not columns")
     for c in columns:
         if c.required_when and c.required_when[0] not in names:
             raise ContractError(
@@ -265,17 +435,19 @@ def parse_contract(raw: Any, where: str = "contract") -> Contract:
 def load_contract(path: Path) -> Contract:
     with open(path) as f:
         raw = yaml.safe_load(f)
-    return parse_contract(raw, where=str(path))
+    path = path.resolve()
+    source = str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+    return parse_contract(raw, where=str(path), source=source)
 
 
 def load_contracts(folder: Path) -> dict[str, Contract]:
-    """Every ``*.yaml`` contract in a domain's ``contracts/`` folder, by product name (unique per domain)."""
+    """Every ``*.yaml`` contract in a domain's ``contracts/`` folder, by asset name (name, name_vN)."""
     contracts: dict[str, Contract] = {}
     for path in sorted(folder.glob("*.yaml")):
         contract = load_contract(path)
-        if contract.name in contracts:
-            raise ContractError(f"{path}: product name {contract.name!r} is already used in {folder}")
-        contracts[contract.name] = contract
+        if contract.asset_name in contracts:
+            raise ContractError(f"{path}: {contract.uri} is already described in {folder}")
+        contracts[contract.asset_name] = contract
     return contracts
 
 

@@ -9,7 +9,6 @@ fails naming it; consumers never see that partition change.
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from platform_resources.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY, 
 from platform_resources.catalog import load_catalog
 from platform_resources.contract_assets import contract_check_spec, contract_metadata
 from platform_resources.contracts import Contract, hold_to_contract
+from platform_resources.dbt_contracts import prepare_project
 from platform_resources.iceberg_io import (
     read_table,
     table_identifier,
@@ -36,20 +36,13 @@ from platform_resources.iceberg_io import (
     written_metadata,
 )
 from platform_resources.partitions import DAILY, window_dates
-from platform_resources.resources import DBT_EXECUTABLE
 from platform_resources.settings import get_paths
 
 
-def dbt_project(project_dir: Path) -> DbtProject:
-    """The project, with its manifest parsed once if this checkout has none yet."""
-    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
-    if not project.manifest_path.exists():
-        subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(project_dir)],
-            cwd=project_dir,
-            check=True,
-        )
-    return project
+def dbt_project(project_dir: Path, contracts: Mapping[str, Contract]) -> DbtProject:
+    """The project, its model properties generated from the contracts and its manifest current."""
+    prepare_project(project_dir, contracts.values())
+    return DbtProject(project_dir=project_dir, profiles_dir=project_dir)
 
 
 class MeshTranslator(DagsterDbtTranslator):
@@ -61,9 +54,13 @@ class MeshTranslator(DagsterDbtTranslator):
         self.contracts = contracts
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        name = dbt_resource_props["name"]
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([self.domain, "silver", dbt_resource_props["name"]])
-        return dg.AssetKey([self.domain, "gold", dbt_resource_props["name"]])
+            return dg.AssetKey([self.domain, "silver", name])
+        version = dbt_resource_props.get("version")
+        if version is not None and int(version) > 1:  # versioned model: v1 keeps the plain name
+            name = f"{name}_v{version}"
+        return dg.AssetKey([self.domain, "gold", name])
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
         # landing runs build a day's Gold; this refreshes older days whose Silver changed since
@@ -90,7 +87,7 @@ class MeshTranslator(DagsterDbtTranslator):
 def build_dbt_gold_assets(
     domain: str, project_dir: Path, contracts: Mapping[str, Contract]
 ) -> dg.AssetsDefinition:
-    project = dbt_project(project_dir)
+    project = dbt_project(project_dir, contracts)
     manifest = json.loads(project.manifest_path.read_text())
     translator = MeshTranslator(domain, contracts)
     specs, check_specs = build_dbt_specs(
@@ -232,6 +229,7 @@ def _build_and_publish(
                     frame,
                     partition_column=contract.partition_column,
                     window=window,
+                    schema=contract.iceberg_schema(),
                 )
                 yield event.with_metadata(
                     {**event.metadata, **written_metadata(table_identifier(key), table, rows)}

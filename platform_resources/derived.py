@@ -17,7 +17,7 @@ from platform_resources.automation import CHUNKED_BACKFILL, RETRY, on_upstream_c
 from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.partitions import DAILY, window_dates
-from platform_resources.ports import ProductRead
+from platform_resources.ports import CONSUMES, ProductRead, consumed
 
 #: The rows for the days of ``window`` from the inputs, by product name (each read over its lookback).
 Compute = Callable[[tuple[dt.date, dt.date], Mapping[str, pl.DataFrame]], pl.DataFrame]
@@ -34,6 +34,7 @@ def build_derived_product(
                 deps=[read.dep for read in reads],
                 kinds={"iceberg", "polars"},
                 automation_condition=on_upstream_change(),
+                metadata={CONSUMES: dg.MetadataValue.json(consumed(reads, contract.domain))},
             )
         ],
         check_specs=[contract_check_spec(contract)],

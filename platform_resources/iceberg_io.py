@@ -34,11 +34,12 @@ from pyiceberg.io.pyarrow import (
     schema_to_pyarrow,
 )
 from pyiceberg.partitioning import PartitionField, PartitionSpec
-from pyiceberg.schema import assign_fresh_schema_ids
+from pyiceberg.schema import Schema, assign_fresh_schema_ids
 from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
 
 from platform_resources.catalog import load_catalog
+from platform_resources.contracts import REPO_ROOT, load_contract
 from platform_resources.partitions import time_window_dates
 
 # Polars plans Iceberg scans with pyiceberg (we have no polars_iceberg planner installed); say so once.
@@ -49,6 +50,7 @@ os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 pa.set_memory_pool(pa.system_memory_pool())
 
 PARTITION_EXPR = "partition_expr"
+CONTRACT_FILE = "contract_file"  # definition metadata: the product's contract, relative to the repository
 WRITE_BATCH_ROWS = 250_000
 
 
@@ -89,8 +91,14 @@ def _batches(obj: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]) -> Itera
             yield _to_arrow(frame)
 
 
-def ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, partition_column: str | None) -> Table:
-    """Load the table, or create it with its identity partition in one commit."""
+def ensure_table(
+    catalog: Catalog, identifier: str, schema: pa.Schema | Schema, partition_column: str | None
+) -> Table:
+    """Load the table, or create it with its identity partition in one commit.
+
+    ``schema`` is the contract's Iceberg schema (types, required flags, docs) where the
+    product has a contract, else the first batch's Arrow schema.
+    """
     catalog.create_namespace_if_not_exists(identifier.split(".")[0])
     try:
         return catalog.load_table(identifier)
@@ -111,8 +119,12 @@ def write_frames(
     *,
     partition_column: str | None = None,
     window: tuple[dt.date, dt.date] | None = None,
+    schema: Schema | None = None,
 ) -> tuple[Table, int]:
     """Replace ``window`` of the table (or all of it) with ``frames`` in one commit.
+
+    A new table is created with ``schema`` (the contract's) if given; its required
+    columns then refuse nulls.
 
     Returns the table after the commit and the number of rows written. New columns
     evolve the schema in the same commit. A row whose partition column falls outside
@@ -127,7 +139,7 @@ def write_frames(
         except NoSuchTableError as exc:
             raise dg.DagsterInvariantViolationError(f"no data and no table to write to {identifier}") from exc
         first = table.schema().as_arrow().empty_table()
-    table = ensure_table(catalog, identifier, first.schema, partition_column)
+    table = ensure_table(catalog, identifier, schema or first.schema, partition_column)
     overwrite_filter: BooleanExpression = AlwaysTrue()
     if window is not None and partition_column is not None:
         overwrite_filter = date_range_filter(partition_column, *window)
@@ -142,8 +154,10 @@ def write_frames(
             # (pyiceberg 0.12 cannot stream a reader into a partitioned table): memory stays
             # at one batch and the table gains one snapshot per write, not one per batch.
             with tx._append_snapshot_producer({}) as append:
+                required = {f.name for f in tx.table_metadata.schema().fields if f.required}
                 for batch in itertools.chain([first], batches):
                     _refuse_rows_outside(batch, partition_column, window, identifier)
+                    batch = _mark_required(batch, required, identifier)
                     _check_pyarrow_schema_compatible(
                         tx.table_metadata.schema(),
                         provided_schema=batch.schema,
@@ -158,6 +172,19 @@ def write_frames(
                             append.append_data_file(data_file)
                     rows += batch.num_rows
     return catalog.load_table(identifier), rows
+
+
+def _mark_required(batch: pa.Table, required: set[str], identifier: str) -> pa.Table:
+    """The batch with the table's required columns non-nullable; a null in one is refused."""
+    if not required & set(batch.schema.names):
+        return batch
+    schema = pa.schema([f.with_nullable(f.nullable and f.name not in required) for f in batch.schema])
+    try:
+        return batch.cast(schema)
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise dg.DagsterInvariantViolationError(
+            f"a required column of {identifier} holds nulls ({exc}); nothing was committed"
+        ) from exc
 
 
 def _refuse_rows_outside(batch: pa.Table, column: str | None, window, identifier: str) -> None:
@@ -299,8 +326,14 @@ class IcebergPolarsIOManager(dg.ConfigurableIOManager):
                 f"partitioned asset {context.asset_key.to_user_string()} needs "
                 f"metadata {{'{PARTITION_EXPR}': '<date column>'}} to be stored in Iceberg"
             )
+        contract_file = (context.definition_metadata or {}).get(CONTRACT_FILE)
         table, rows = write_frames(
-            load_catalog(), identifier, obj, partition_column=partition_column, window=window
+            load_catalog(),
+            identifier,
+            obj,
+            partition_column=partition_column,
+            window=window,
+            schema=load_contract(REPO_ROOT / contract_file).iceberg_schema() if contract_file else None,
         )
         context.add_output_metadata(written_metadata(identifier, table, rows))
 

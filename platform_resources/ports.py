@@ -1,35 +1,39 @@
 """Output ports and pinned reads: how a domain reads another domain's published products.
 
 A consumer names each product it reads by URI, ``data://<domain>/<product>/v<major>``,
-resolved against the producer's published contracts (``domains.<producer>.contracts``).
-Only Gold products are published ports. A pin that names a product the producer does
-not publish, or a version it no longer publishes, fails when the code location loads,
-naming what is on offer. A read covers the consumer's partition window plus a lookback,
-and the same window is the Dagster dependency, so lineage and automation see it.
+resolved against the producer's contracts (``domains.<producer>.contracts``), and the
+columns it reads. Only products with output ports are published. A pin that names a
+product or version the producer does not publish, or a column the version lacks, fails
+when the code location loads, naming what is on offer. A read covers the consumer's
+partition window plus a lookback, and the same window is the Dagster dependency, so
+lineage and automation see it; the columns read are the asset's ``consumes`` metadata,
+which the breaking-change check holds producers to.
 """
 
 import datetime as dt
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
 from pyiceberg.exceptions import NoSuchTableError
 
-from platform_resources.contracts import Contract
+from platform_resources.contracts import PRODUCT_URI, Contract
 from platform_resources.iceberg_io import read_table
 
-PUBLISHED_LAYER = "gold"
-_URI = re.compile(r"data://(?P<domain>[a-z_]+)/(?P<product>[a-z0-9_]+)/v(?P<major>\d+)")
+CONSUMES = "consumes"  # asset metadata: {uri: [columns]} read of other domains' products
 
 
 @dataclass(frozen=True)
 class ProductRead:
-    """A read of one product: the consumer's day D reads the product's days [D - lookback_days, D]."""
+    """One product read: day D of the consumer reads ``columns`` of days [D - lookback_days, D].
+
+    No ``columns`` reads every column (a domain reading its own products).
+    """
 
     contract: Contract
     lookback_days: int = 0
+    columns: tuple[str, ...] = ()
 
     @property
     def dep(self) -> dg.AssetDep:
@@ -39,6 +43,10 @@ class ProductRead:
                 start_offset=-self.lookback_days, end_offset=0, allow_nonexistent_upstream_partitions=True
             ),
         )
+
+    @property
+    def selected(self) -> list[str]:
+        return list(self.columns) or self.contract.polars_schema().names()
 
     def window(self, window: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
         return window[0] - dt.timedelta(days=self.lookback_days), window[1]
@@ -51,24 +59,32 @@ class ProductRead:
                 contract.product_id, partition_column=contract.partition_column, window=self.window(window)
             )
         except NoSuchTableError:
-            return contract.polars_schema().to_frame()
-        return lf.select(contract.polars_schema().names()).collect()
+            return contract.polars_schema().to_frame().select(self.selected)
+        return lf.select(self.selected).collect()
 
 
-def pin(published: Mapping[str, Contract], uri: str, lookback_days: int = 0) -> ProductRead:
-    """The read of ``uri`` from a producer's published contracts; refuses what is not on offer."""
-    match = _URI.fullmatch(uri)
+def consumed(reads: Sequence[ProductRead], consumer_domain: str) -> dict[str, list[str]]:
+    """Asset metadata ``consumes``: the columns read of each other domain's product, by URI."""
+    return {r.contract.uri: r.selected for r in reads if r.contract.domain != consumer_domain}
+
+
+def pin(
+    published: Mapping[str, Contract], uri: str, columns: Sequence[str], lookback_days: int = 0
+) -> ProductRead:
+    """The read of ``columns`` of ``uri`` from a producer's contracts; refuses what is not on offer."""
+    match = PRODUCT_URI.fullmatch(uri)
     if match is None:
         raise dg.DagsterInvalidDefinitionError(f"{uri!r} is not a product URI data://<domain>/<product>/v<N>")
-    contract = published.get(match["product"])
-    offered = sorted(c.uri for c in published.values() if c.layer == PUBLISHED_LAYER)
-    if contract is None or contract.domain != match["domain"] or contract.layer != PUBLISHED_LAYER:
+    offered = {c.uri: c for c in published.values() if c.published and c.domain == match["domain"]}
+    contract = offered.get(uri)
+    if contract is None:
         raise dg.DagsterInvalidDefinitionError(
-            f"{uri} is not a published product of {match['domain']}; it publishes {offered}"
+            f"{uri} is not published by {match['domain']}; it publishes {sorted(offered)}"
         )
-    if contract.major_version != int(match["major"]):
+    missing = [c for c in columns if contract.column(c) is None]
+    if missing or not columns:
         raise dg.DagsterInvalidDefinitionError(
-            f"{uri} is pinned, but {match['domain']} publishes {contract.uri} (version {contract.version}): "
-            "read the new version after checking its contract"
+            f"{uri} pins columns {list(columns)}; name the columns read, which {uri} must have "
+            f"(it lacks {missing})"
         )
-    return ProductRead(contract, lookback_days)
+    return ProductRead(contract, lookback_days, tuple(columns))

@@ -6,6 +6,7 @@ with their activity over those days and their profile (registrations of the 365 
 ending D are known; an older registration shows as unknown).
 """
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
@@ -24,16 +25,19 @@ PAYMENTS_URI = "data://payments/customer_daily_payments/v1"
 PROFILES_URI = "data://customers/customer_profiles/v1"
 
 #: What the 360 of day D reads: each port's days [D - lookback, D].
-CUSTOMER_360_READS = (
-    pin(ORDERS, ORDERS_URI, lookback_days=ACTIVITY_DAYS - 1),
-    pin(PAYMENTS, PAYMENTS_URI, lookback_days=ACTIVITY_DAYS - 1),
-    pin(CUSTOMERS, PROFILES_URI, lookback_days=PROFILE_DAYS - 1),
-)
-#: What daily active users of day D read: the ports' day D.
-DAILY_ACTIVE_USERS_READS: tuple[ProductRead, ...] = tuple(
-    ProductRead(read.contract) for read in CUSTOMER_360_READS
-)
 _PROFILE = ["registered_date", "registration_source", "country", "marketing_opt_in"]
+_ORDER_COLUMNS = ["order_date", "user_token", "orders", "cancelled", "refunded"]
+_PAYMENT_COLUMNS = ["payment_date", "user_token", "authorized", "captured", "failed", "refunded"]
+_PROFILE_COLUMNS = ["user_token", *_PROFILE]
+CUSTOMER_360_READS = (
+    pin(ORDERS, ORDERS_URI, _ORDER_COLUMNS, lookback_days=ACTIVITY_DAYS - 1),
+    pin(PAYMENTS, PAYMENTS_URI, _PAYMENT_COLUMNS, lookback_days=ACTIVITY_DAYS - 1),
+    pin(CUSTOMERS, PROFILES_URI, _PROFILE_COLUMNS, lookback_days=PROFILE_DAYS - 1),
+)
+#: What daily active users of day D read: the same columns of the ports' day D.
+DAILY_ACTIVE_USERS_READS: tuple[ProductRead, ...] = tuple(
+    dataclasses.replace(read, lookback_days=0) for read in CUSTOMER_360_READS
+)
 
 
 def daily_activity(inputs: Mapping[str, pl.DataFrame]) -> pl.DataFrame:

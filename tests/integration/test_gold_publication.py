@@ -55,14 +55,20 @@ def test_a_gold_model_failing_a_dbt_test_is_not_published(home, instance, tmp_pa
     project = tmp_path / "dbt" / "orders"  # beside a copy of the shared macros, as in the repository
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     shutil.copytree(DBT_PROJECT_DIR.parent / "shared", project.parent / "shared")
-    schema = project / "models" / "gold" / "schema.yml"
-    schema.write_text(schema.read_text().replace("values: [USD, EUR, GBP]", "values: [USD]", 1))
-    write_landing(home, D, "part-1.jsonl", [order_created(f"o-{i}", currency="EUR") for i in range(5)])
+    model = project / "models" / "gold" / "daily_revenue.sql"
+    model.write_text(f"{model.read_text()}\nunion all\n{model.read_text()}")  # every row twice
+    write_landing(home, D, "part-1.jsonl", [order_created(f"o-{i}") for i in range(5)])
 
     result = run_orders(instance, D, _defs(project, CONTRACTS))
 
-    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert [(e.asset_key.to_user_string(), e.check_name) for e in failed] == [
-        ("orders/gold/daily_revenue", "accepted_values_daily_revenue_currency__USD")
-    ]
+    failed = {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    }
+    # the grain's dbt test (generated from the contract) fails, and so does the contract check
+    assert failed == {
+        ("orders/gold/daily_revenue", "unique_combination_daily_revenue_order_date__currency"),
+        ("orders/gold/daily_revenue", "contract"),
+    }
     _assert_only_daily_revenue_withheld(result)

@@ -104,7 +104,9 @@ def _content(identifier: str) -> dict:
     """Per partition: the row count and the sorted keys, so a lost-and-duplicated row shows."""
     frame = read_table(identifier).collect()
     column = next(
-        c for c in ("event_id", "order_id", "line_number", "product_id", "currency") if c in frame.columns
+        c
+        for c in ("event_id", "order_id", "line_number", "product_id", "user_token", "currency")
+        if c in frame.columns
     )
     day = next(c for c in ("landing_date", "event_date", "order_date") if c in frame.columns)
     return {d: sorted(map(str, g[column].to_list())) for (d,), g in frame.group_by(day)}
