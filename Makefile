@@ -16,13 +16,14 @@ DAGSTER_PORT ?= 3000
 DEMO_DAYS ?= 3
 DEMO_EVENTS_PER_DAY ?= 5000
 
-.PHONY: help env run demo test bench lint format dagster-home clean
+.PHONY: help env run demo test bench governance lint format dagster-home clean
 
 help:
 	@echo "make run    - set up, simulate demo data, start Dagster (UI on :$(DAGSTER_PORT)) with sensors running"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make demo   - headless: simulate, materialize every asset for the landed days, print a summary"
 	@echo "make bench  - benchmark Bronze -> Silver against the DuckDB limit and a pandas peer"
+	@echo "make governance - contracts check against CONTRACTS_BASE (default HEAD~1) and the governance lint"
 	@echo "make lint   - ruff"
 
 $(TOOLS)/bin/uv:
@@ -49,6 +50,12 @@ test: env
 
 bench: env
 	$(RUN) meshhouse bench --json
+
+# Federated governance in CI: no breaking contract change reaches a consumer, every product follows the rules.
+CONTRACTS_BASE ?= HEAD~1
+governance: env
+	$(RUN) meshhouse contracts check --base $(CONTRACTS_BASE)
+	$(RUN) meshhouse governance check
 
 lint: env
 	$(RUN) ruff check .

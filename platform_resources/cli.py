@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import sys
 import time
+import warnings
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -86,6 +87,55 @@ def _dbt_prepare(_: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts_check(args: argparse.Namespace) -> int:
+    from platform_resources.contract_changes import compare_all, consumers_by_uri, violations
+    from platform_resources.contracts import ContractError
+    from platform_resources.ports import pins_compared_with
+    from platform_resources.workspace import contracts_at, workspace_contracts, workspace_definitions
+
+    try:
+        base, head = contracts_at(args.base), workspace_contracts()
+    except ContractError as exc:
+        print(f"contracts check: {exc}")
+        return 2
+    changes = compare_all(base, head)
+    with pins_compared_with(base):  # consumers as written, even where a change broke their pins
+        consumers = consumers_by_uri(workspace_definitions())
+    failures = violations(changes, consumers)
+    failing = {id(v.change) for v in failures}
+    print(f"contracts check: {len(head)} product versions against {args.base} ({len(base)})")
+    for change in changes:
+        if id(change) in failing:
+            continue
+        kind = f"breaking for {change.breaks}, no other domain reads it" if change.breaking else "compatible"
+        column = f" column {change.column!r}:" if change.column else ""
+        print(f"  {kind}: {change.uri}{column} {change.description}")
+    for violation in failures:
+        print(f"  BREAKING: {violation.message()}")
+    print(
+        f"{len(failures)} breaking change(s) reach a consumer"
+        if failures
+        else "no breaking change reaches a consumer"
+    )
+    return 1 if failures else 0
+
+
+def _governance_check(_: argparse.Namespace) -> int:
+    from platform_resources.governance import lint
+    from platform_resources.workspace import workspace_contracts, workspace_definitions
+
+    defs = workspace_definitions()
+    violations = lint(defs, workspace_contracts().values())
+    for violation in violations:
+        print(violation)
+    products = sum(1 for c in workspace_contracts().values() if c.layer != "bronze")
+    print(
+        f"governance check: {len(violations)} violation(s) over {len(defs)} code locations "
+        f"and {products} product versions"
+    )
+    return 1 if violations else 0
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", action="append", help="domain to simulate (repeatable; default: all)")
     parser.add_argument("--days", type=int, default=3, help="number of days, ending with --end-date")
@@ -127,7 +177,22 @@ def main(argv: list[str] | None = None) -> int:
         "dbt-prepare", help="generate each dbt project's model contracts from the data contracts, and parse"
     )
     dbt.set_defaults(run=_dbt_prepare)
+    contracts = commands.add_parser("contracts", help="data contract tools").add_subparsers(
+        dest="action", required=True
+    )
+    check = contracts.add_parser(
+        "check", help="compare every contract with a git ref; fail on breaking changes consumers would see"
+    )
+    check.add_argument("--base", required=True, help="git ref to compare with, e.g. origin/main or HEAD~1")
+    check.set_defaults(run=_contracts_check)
+    governance = commands.add_parser("governance", help="federated governance rules").add_subparsers(
+        dest="action", required=True
+    )
+    governance.add_parser(
+        "check", help="fail, listing every violation, when a product breaks a governance rule"
+    ).set_defaults(run=_governance_check)
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message=".* is currently in beta")  # Dagster's, on every load
     return args.run(args)
 
 

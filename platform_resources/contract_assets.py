@@ -2,28 +2,63 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 
-from platform_resources.contracts import CONTRACT_CHECK, Contract
+from platform_resources.contracts import CLASSIFICATIONS, CONTRACT_CHECK, Contract
 from platform_resources.iceberg_io import CONTRACT_FILE, PARTITION_EXPR
 from platform_resources.resources import IO_MANAGER_KEY
 
+ROLE_TAG = "role"
+QUARANTINE_ROLE = "quarantine"  # rows kept for repair with their raw input: never a data product
+
 
 def contract_metadata(contract: Contract) -> dict[str, Any]:
-    """What the UI shows of a product's contract: version, table and column schema with classifications."""
+    """What the UI shows of a product's contract: URI, version, SLOs, ports, queries and columns."""
     metadata: dict[str, Any] = {
         "contract_version": contract.version,
         "contract_uri": contract.uri,
-        **({CONTRACT_FILE: contract.source} if contract.source else {}),
         "dagster/column_schema": contract.table_schema(),
         "dagster/table_name": contract.product_id,
     }
+    if contract.source:
+        metadata[CONTRACT_FILE] = contract.source
     if contract.partition_column:
         metadata[PARTITION_EXPR] = contract.partition_column
+    if contract.slo:
+        metadata["slo"] = dg.MetadataValue.json(dataclasses.asdict(contract.slo))
+    if contract.retention:
+        metadata["retention_tier"] = contract.retention
+    if contract.ports:
+        metadata["output_ports"] = dg.MetadataValue.json([p.type for p in contract.ports])
+    if contract.deprecation:
+        metadata["deprecated_on"] = contract.deprecation.date.isoformat()
+        metadata["successor"] = contract.deprecation.successor or ""
+    if contract.sample_queries:
+        metadata["sample_queries"] = dg.MetadataValue.md(
+            "\n\n".join(f"**{q.title}**\n\n```sql\n{q.sql}\n```" for q in contract.sample_queries)
+        )
     return metadata
+
+
+def contract_tags(contract: Contract) -> dict[str, str]:
+    """Tags to filter the catalog by: layer, highest classification, PII, retention, publication."""
+    levels = [c.classification for c in contract.columns if c.classification]
+    tags = {"layer": contract.layer, "domain": contract.domain}
+    if levels:
+        tags["classification"] = max(levels, key=CLASSIFICATIONS.index)
+    if any(c.pii for c in contract.columns):
+        tags["pii"] = "true"
+    if contract.retention:
+        tags["retention"] = contract.retention
+    if contract.published:
+        tags["published"] = "true"
+    if contract.deprecation:
+        tags["deprecated"] = "true"
+    return tags
 
 
 def product_spec(
@@ -41,7 +76,7 @@ def product_spec(
         owners=[contract.owner],
         group_name=contract.domain,
         kinds=kinds or {"iceberg", "polars"},
-        tags={"layer": contract.layer},
+        tags=contract_tags(contract),
         metadata={**contract_metadata(contract), **(metadata or {})},
         deps=deps,
         automation_condition=automation_condition,

@@ -11,7 +11,9 @@ which the breaking-change check holds producers to.
 """
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import dagster as dg
@@ -21,6 +23,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from platform_resources.contracts import PRODUCT_URI, Contract
 from platform_resources.iceberg_io import read_table
 
+_COMPARED_WITH: ContextVar[Mapping[str, Contract] | None] = ContextVar("compared_with", default=None)
 CONSUMES = "consumes"  # asset metadata: {uri: [columns]} read of other domains' products
 
 
@@ -77,6 +80,10 @@ def pin(
         raise dg.DagsterInvalidDefinitionError(f"{uri!r} is not a product URI data://<domain>/<product>/v<N>")
     offered = {c.uri: c for c in published.values() if c.published and c.domain == match["domain"]}
     contract = offered.get(uri)
+    honoured = contract is not None and not set(columns) - set(contract.polars_schema())
+    if not honoured and (base := (_COMPARED_WITH.get() or {}).get(uri)) is not None:
+        # the breaking-change check: this read as declared, against the base it was written for
+        return ProductRead(base, lookback_days, tuple(columns))
     if contract is None:
         raise dg.DagsterInvalidDefinitionError(
             f"{uri} is not published by {match['domain']}; it publishes {sorted(offered)}"
@@ -88,3 +95,17 @@ def pin(
             f"(it lacks {missing})"
         )
     return ProductRead(contract, lookback_days, tuple(columns))
+
+
+@contextmanager
+def pins_compared_with(base: Mapping[str, Contract]) -> Iterator[None]:
+    """Within: a pin the current contracts no longer honour resolves against ``base`` (by URI).
+
+    For the breaking-change check, which loads consumers as written to learn what they
+    read; a normal load refuses such a pin.
+    """
+    token = _COMPARED_WITH.set(base)
+    try:
+        yield
+    finally:
+        _COMPARED_WITH.reset(token)

@@ -21,7 +21,13 @@ import pyarrow as pa
 
 from platform_resources.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY
 from platform_resources.bronze import LANDING_DATE, bronze_keys
-from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
+from platform_resources.contract_assets import (
+    QUARANTINE_ROLE,
+    ROLE_TAG,
+    contract_check_spec,
+    product_spec,
+    publish_if_passed,
+)
 from platform_resources.contracts import FAILURE_CASES_SCHEMA, Contract, ContractOutcome
 from platform_resources.iceberg_io import PARTITION_EXPR, TableWindow
 from platform_resources.partitions import DAILY
@@ -223,7 +229,7 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
                 owners=[typing.contract.owner],
                 group_name=domain,
                 kinds={"iceberg", "polars"},
-                tags={"layer": "silver"},
+                tags={"layer": "silver", ROLE_TAG: QUARANTINE_ROLE},  # raw lines: not a data product
                 metadata={PARTITION_EXPR: LANDING_DATE},
                 deps=[bronze_events],
             ).with_io_manager_key(IO_MANAGER_KEY),

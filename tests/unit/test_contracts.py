@@ -1,5 +1,7 @@
 """Contracts: parsing errors say what to fix; validation splits rows and reports them in check metadata."""
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -54,6 +56,19 @@ def _frame(rows: list[tuple]) -> pl.DataFrame:
         ({"columns": [{"name": "x", "type": "string", "allowed": "USD"}]}, "allowed takes a list"),
         ({"owners": "x"}, r"unknown key\(s\) \['owners'\]"),
         ({"layer": "platinum"}, "layer 'platinum' not in"),
+        ({"retention": "forever"}, "retention 'forever' not in"),
+        ({"slo": {"freshness_minutes": 15, "completeness": 0.99}}, r"slo lacks \['accuracy'\]"),
+        ({"slo": {"freshness_minutes": 15, "completeness": 1.5, "accuracy": 0.9}}, "completeness is a share"),
+        ({"ports": [{"type": "ftp"}]}, "ports\\[0\\] must be a mapping with a type in"),
+        ({"grain": ["id", "nope"]}, r"grain names \['nope'\]"),
+        ({"sample_queries": [{"title": "t"}]}, "missing required key 'sql'"),
+        ({"deprecation": {"date": "soon"}}, "deprecation date must be a date"),
+        ({"deprecation": {"date": dt.date(2027, 1, 1), "successor": "orders/v2"}}, "is not data://"),
+        ({"version": "2"}, "is not MAJOR.MINOR.PATCH"),
+        (
+            {"columns": [{"name": "x", "type": "string", "pii": True, "protection": "encrypted"}]},
+            "protection 'encrypted' not in",
+        ),
     ],
 )
 def test_invalid_contracts_are_refused_with_the_fix(change: dict, message: str) -> None:
