@@ -16,7 +16,7 @@ DAGSTER_PORT ?= 3000
 DEMO_DAYS ?= 3
 DEMO_EVENTS_PER_DAY ?= 5000
 
-.PHONY: help env run demo test bench governance lint format dagster-home clean
+.PHONY: help env browser run demo test catalog bench governance lint format dagster-home clean
 
 help:
 	@echo "make run    - set up, simulate demo data, start Dagster (UI on :$(DAGSTER_PORT)) with sensors running"
@@ -24,6 +24,7 @@ help:
 	@echo "make demo   - headless: simulate, materialize every asset for the landed days, print a summary"
 	@echo "make bench  - benchmark Bronze -> Silver against the DuckDB limit and a pandas peer"
 	@echo "make governance - contracts check against CONTRACTS_BASE (default HEAD~1) and the governance lint"
+	@echo "make catalog - write the static data catalog to \$$MESHHOUSE_HOME/catalog (index.html, index.json)"
 	@echo "make lint   - ruff"
 
 $(TOOLS)/bin/uv:
@@ -45,8 +46,16 @@ run: env dagster-home
 demo: env dagster-home
 	$(RUN) meshhouse demo --days $(DEMO_DAYS) --events-per-day $(DEMO_EVENTS_PER_DAY)
 
-test: env
+# Debian's Chromium, headless: the catalog's pages are tested in a real browser.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+test: env browser
 	$(RUN) pytest -n 2
+
+catalog: env
+	$(RUN) meshhouse catalog --out $(MESHHOUSE_HOME)/catalog
 
 bench: env
 	$(RUN) meshhouse bench --json

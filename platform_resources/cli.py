@@ -136,6 +136,29 @@ def _governance_check(_: argparse.Namespace) -> int:
     return 1 if violations else 0
 
 
+def _catalog(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    import dagster as dg
+
+    from platform_resources.catalog_site import build_catalog
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    products = build_catalog(Path(args.out), instance)
+    queries = [q for p in products for q in p["sample_queries"]]
+    failed = [
+        f"{p['uri']}: {q['title']}: {q['error']}" for p in products for q in p["sample_queries"] if q["error"]
+    ]
+    print(
+        f"catalog: {len(products)} products, {len(queries) - len(failed)} of {len(queries)} "
+        f"sample queries ran; open {Path(args.out).resolve() / 'index.html'}"
+    )
+    for failure in failed:
+        print(f"  sample query failed: {failure}")
+    return 0
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", action="append", help="domain to simulate (repeatable; default: all)")
     parser.add_argument("--days", type=int, default=3, help="number of days, ending with --end-date")
@@ -185,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.add_argument("--base", required=True, help="git ref to compare with, e.g. origin/main or HEAD~1")
     check.set_defaults(run=_contracts_check)
+    catalog = commands.add_parser("catalog", help="write the static data catalog (HTML pages and index.json)")
+    catalog.add_argument("--out", required=True, help="folder to write the catalog into")
+    catalog.set_defaults(run=_catalog)
     governance = commands.add_parser("governance", help="federated governance rules").add_subparsers(
         dest="action", required=True
     )

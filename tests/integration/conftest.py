@@ -74,13 +74,16 @@ PRODUCERS = ("orders", "customers", "payments")  # the domains whose ports growt
 
 
 def publish_producer_ports(
-    instance: dg.DagsterInstance, days: list[dt.date], events_per_day: int = 300
+    instance: dg.DagsterInstance,
+    days: list[dt.date],
+    events_per_day: int = 300,
+    domains: tuple[str, ...] = PRODUCERS,
 ) -> None:
-    """Simulated landing data for growth's producers, run through their jobs (one range run each)."""
+    """Simulated landing data for ``domains`` (default: growth's producers), each run through its job."""
     from platform_resources.simulation import FaultRates
     from platform_resources.workspace import domain_module
 
-    for domain in PRODUCERS:
+    for domain in domains:
         domain_module(domain, "simulate").simulate(days, events_per_day, 7, FaultRates())
         result = (
             domain_module(domain, "definitions")

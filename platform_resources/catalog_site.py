@@ -1,0 +1,89 @@
+"""The static data catalog: ``meshhouse catalog --out DIR`` writes browsable HTML pages and a JSON index.
+
+``index.html`` lists every product (filter as you type, or with ``#q=<text>`` in the
+address), ``products/<domain>.<layer>.<name>.html`` shows one product's contract, SLO
+status, lineage, last materialization, rows, sample queries with their results, and its
+consumers; ``index.json`` holds the same facts for tools. Sample queries run as written
+in DuckDB over views named like the Iceberg tables (``<domain>.<layer>_<name>``).
+"""
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import jinja2
+from pyiceberg.exceptions import NoSuchTableError
+
+from platform_resources.catalog_facts import product_facts
+from platform_resources.contracts import Contract
+from platform_resources.iceberg_io import TableWindow, read_table
+from platform_resources.workspace import workspace_contracts, workspace_definitions
+
+PREVIEW_ROWS = 10
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("platform_resources", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def query_connection(contracts: list[Contract]) -> duckdb.DuckDBPyConnection:
+    """DuckDB with a view per existing product table, named ``<domain>.<layer>_<name>``."""
+    con = duckdb.connect()
+    for contract in contracts:
+        window = TableWindow(contract.product_id)
+        try:
+            files = window.local_files()
+        except NoSuchTableError:
+            continue
+        schema, table = contract.product_id.split(".")
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        if files:
+            paths = ", ".join("'" + f.replace("'", "''") + "'" for f in files)  # views take no parameters
+            source = f"read_parquet([{paths}], union_by_name = true)"
+            con.execute(f'CREATE VIEW "{schema}"."{table}" AS SELECT * FROM {source}')
+        else:  # remote files, or none yet: read through pyiceberg
+            con.register(f"_arrow_{schema}_{table}", read_table(contract.product_id).collect().to_arrow())
+            con.execute(f'CREATE VIEW "{schema}"."{table}" AS SELECT * FROM "_arrow_{schema}_{table}"')
+    return con
+
+
+def run_sample_query(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    """The query's row count, columns and first rows, or its error."""
+    try:
+        relation = con.sql(sql)
+        rows = relation.fetchall()
+    except duckdb.Error as exc:
+        return {"rows_returned": 0, "columns": [], "preview": [], "error": str(exc).splitlines()[0]}
+    return {
+        "rows_returned": len(rows),
+        "columns": relation.columns,
+        "preview": [[None if v is None else str(v) for v in row] for row in rows[:PREVIEW_ROWS]],
+        "error": None,
+    }
+
+
+def build_catalog(out: Path, instance: dg.DagsterInstance | None) -> list[dict[str, Any]]:
+    """Write the catalog into ``out``; returns the products' facts (as in ``index.json``)."""
+    contracts = workspace_contracts()
+    products = product_facts(contracts, workspace_definitions(), instance)
+    con = query_connection(list(contracts.values()))
+    for product in products:
+        for query in product["sample_queries"]:
+            query.update(run_sample_query(con, query["sql"]))
+    generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    (out / "products").mkdir(parents=True, exist_ok=True)
+    (out / "index.json").write_text(json.dumps({"generated": generated, "products": products}, indent=2))
+    pages = {p["asset_key"]: f"{p['id']}.html" for p in products}
+    (out / "index.html").write_text(
+        _TEMPLATES.get_template("catalog_index.html.j2").render(products=products, generated=generated)
+    )
+    product_page = _TEMPLATES.get_template("catalog_product.html.j2")
+    for product in products:
+        (out / "products" / f"{product['id']}.html").write_text(
+            product_page.render(product=product, pages=pages, generated=generated)
+        )
+    return products
