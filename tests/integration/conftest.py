@@ -137,7 +137,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.volumeSizeLimitMB=64",
-            "-volume.max=8",
+            "-volume.max=64",  # each bucket (a collection) takes 7 volumes: room for 9 tests per server
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
