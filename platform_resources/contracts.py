@@ -38,7 +38,7 @@ LAYERS = ("bronze", "silver", "gold")
 #: Seed 002's tiers (hot 0-7 days, warm 8-90, cold 90+, analytics 3 years, ML 5 years) and
 #: seed 003's raw Bronze (7 years); issue 8's retention job expires data past them.
 RETENTION_TIERS = ("hot", "warm", "cold", "analytics", "ml", "raw")
-PORT_TYPES = ("iceberg",)
+PORT_TYPES = ("iceberg", "file", "stream")  # the table; Parquet files per day; a NATS stream
 PROTECTIONS = ("tokenized", "masked")
 SLO_KEYS = {"freshness_minutes", "completeness", "accuracy"}
 CONTRACT_KEYS = {
@@ -148,7 +148,7 @@ class SampleQuery:
 
 @dataclass(frozen=True)
 class Port:
-    """An output port: how consumers read the product (``iceberg``: its table)."""
+    """An output port: ``iceberg`` (its table), ``file`` (Parquet per day) or ``stream`` (NATS JetStream)."""
 
     type: str
 

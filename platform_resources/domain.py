@@ -1,13 +1,15 @@
 """Assembling a domain's code location: its assets, the daily job, its sensors and resources."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from platform_resources.automation import build_automation_sensor
 from platform_resources.bronze import build_bronze_assets
+from platform_resources.contracts import Contract
 from platform_resources.landing_sensor import build_landing_sensor
+from platform_resources.output_ports import build_port_assets
 from platform_resources.partitions import DAILY
 from platform_resources.resources import platform_resources
 
@@ -16,12 +18,15 @@ def domain_definitions(
     domain: str,
     owner: str,
     assets: Sequence[dg.AssetsDefinition],
+    contracts: Mapping[str, Contract],
     dbt_project_dir: Path | None = None,
     *,
     lands_events: bool = True,
 ) -> dg.Definitions:
-    """The domain's assets, a daily job and the automation sensor; Bronze and a landing sensor
-    when the domain receives events (a consumer domain reads other domains' ports instead)."""
+    """The domain's assets and its products' file and stream ports, a daily job and the
+    automation sensor; Bronze and a landing sensor when the domain receives events (a
+    consumer domain reads other domains' ports instead)."""
+    assets = [*assets, *build_port_assets(contracts)]
     job = dg.define_asset_job(
         f"{domain}_daily",
         selection=dg.AssetSelection.groups(domain),

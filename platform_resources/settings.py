@@ -64,6 +64,25 @@ def get_landing_uri() -> str | None:
     return uri or None
 
 
+def get_export_root() -> str:
+    """Where file ports write: ``MESHHOUSE_EXPORT_URI`` (a folder or ``s3://bucket/prefix``), else
+    ``$MESHHOUSE_HOME/exports``."""
+    return os.environ.get("MESHHOUSE_EXPORT_URI") or str(get_paths().home / "exports")
+
+
+def get_nats_url() -> str:
+    """The NATS server (JetStream) stream ports publish to: ``MESHHOUSE_NATS_URL``, default local."""
+    return os.environ.get("MESHHOUSE_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def get_port_subject_prefix() -> str:
+    """The first subject token of stream ports: ``MESHHOUSE_PORT_PREFIX``, default ``ports``."""
+    prefix = os.environ.get("MESHHOUSE_PORT_PREFIX", "ports")
+    if not prefix.isidentifier():
+        raise ValueError(f"MESHHOUSE_PORT_PREFIX={prefix!r}: use letters, digits and _")
+    return prefix
+
+
 def get_token_key() -> bytes:
     key = os.environ.get("MESHHOUSE_TOKEN_KEY")
     if key:

@@ -1,20 +1,38 @@
 """Shared fixtures: every test gets its own MESHHOUSE_HOME (catalog, warehouse, landing zone)."""
 
+import asyncio
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
 
 DAY = dt.date(2026, 11, 20)
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("MESHHOUSE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MESHHOUSE_ENV", raising=False)
-    return tmp_path / "home"
+    prefix = f"t{uuid.uuid4().hex[:12]}"  # this test's own stream ports on the shared NATS server
+    monkeypatch.setenv("MESHHOUSE_PORT_PREFIX", prefix)
+    yield tmp_path / "home"
+    asyncio.run(_delete_streams(prefix))
+
+
+async def _delete_streams(prefix: str) -> None:
+    """Remove the JetStream streams a test's stream ports created, if any."""
+    client = await nats.connect("nats://127.0.0.1:4222", connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        js = client.jetstream()
+        for info in await js.streams_info():
+            if info.config.name.startswith(prefix.upper() + "_"):
+                await js.delete_stream(info.config.name)
+    finally:
+        await client.close()
 
 
 def envelope(

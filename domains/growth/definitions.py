@@ -34,4 +34,6 @@ growth_assets = [
     build_derived_product(CONTRACTS["daily_active_users"], DAILY_ACTIVE_USERS_READS, daily_active_users),
 ]
 
-defs = domain_definitions("growth", owner="team:growth", assets=growth_assets, lands_events=False)
+defs = domain_definitions(
+    "growth", owner="team:growth", contracts=CONTRACTS, assets=growth_assets, lands_events=False
+)

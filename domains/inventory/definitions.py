@@ -1,5 +1,6 @@
 """The inventory code location: Bronze, Silver (stock movements) and dbt Gold assets."""
 
+from domains.inventory.contracts import CONTRACTS
 from domains.inventory.gold import DBT_PROJECT_DIR, inventory_gold
 from domains.inventory.silver import inventory_silver_events
 from platform_resources.domain import domain_definitions
@@ -7,6 +8,7 @@ from platform_resources.domain import domain_definitions
 defs = domain_definitions(
     "inventory",
     owner="team:inventory",
+    contracts=CONTRACTS,
     assets=[inventory_silver_events, inventory_gold],
     dbt_project_dir=DBT_PROJECT_DIR,
 )

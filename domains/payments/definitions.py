@@ -1,5 +1,6 @@
 """The payments code location: Bronze, Silver (payment events) and dbt Gold assets."""
 
+from domains.payments.contracts import CONTRACTS
 from domains.payments.gold import DBT_PROJECT_DIR, payments_gold
 from domains.payments.silver import payments_silver_events
 from platform_resources.domain import domain_definitions
@@ -7,6 +8,7 @@ from platform_resources.domain import domain_definitions
 defs = domain_definitions(
     "payments",
     owner="team:payments",
+    contracts=CONTRACTS,
     assets=[payments_silver_events, payments_gold],
     dbt_project_dir=DBT_PROJECT_DIR,
 )

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from domains.platform.contracts import CONTRACTS
 from domains.platform.gold import DBT_PROJECT_DIR, platform_gold
 from domains.platform.health import health_probe_job, health_probe_schedule
 from domains.platform.silver import platform_silver_events
@@ -11,6 +12,7 @@ defs = dg.Definitions.merge(
     domain_definitions(
         "platform",
         owner="team:platform",
+        contracts=CONTRACTS,
         assets=[platform_silver_events, platform_gold],
         dbt_project_dir=DBT_PROJECT_DIR,
     ),

@@ -23,7 +23,11 @@ D = dt.date(2026, 11, 20)
 def _defs(project_dir, contracts):
     gold = build_dbt_gold_assets("orders", project_dir, contracts)
     return domain_definitions(
-        "orders", "team:orders", [orders_silver_events, orders_silver_orders, gold], project_dir
+        "orders",
+        "team:orders",
+        [orders_silver_events, orders_silver_orders, gold],
+        contracts=contracts,
+        dbt_project_dir=project_dir,
     )
 
 
