@@ -1,8 +1,10 @@
-"""The platform code location: operations events (health checks, webhooks) to Gold, and the health probe."""
+"""The platform code location: operations events (health checks, webhooks) to Gold, the health
+probe, and the data catalog."""
 
 import dagster as dg
 
 from domains.platform.contracts import CONTRACTS
+from domains.platform.data_catalog import catalog_job, catalog_schedule, data_products
 from domains.platform.gold import DBT_PROJECT_DIR, platform_gold
 from domains.platform.health import health_probe_job, health_probe_schedule
 from domains.platform.silver import platform_silver_events
@@ -16,5 +18,9 @@ defs = dg.Definitions.merge(
         assets=[platform_silver_events, platform_gold],
         dbt_project_dir=DBT_PROJECT_DIR,
     ),
-    dg.Definitions(jobs=[health_probe_job], schedules=[health_probe_schedule]),
+    dg.Definitions(
+        assets=[data_products],
+        jobs=[health_probe_job, catalog_job],
+        schedules=[health_probe_schedule, catalog_schedule],
+    ),
 )

@@ -1,7 +1,7 @@
 """The data catalog over a real run of every domain: facts, sample queries returning rows, Chromium pages.
 
 Every simulating domain lands a day and runs its job, growth runs on their ports, then
-`meshhouse catalog` writes the site from the same Dagster instance and warehouse. The
+the platform's catalog asset writes the site from the same Dagster instance and warehouse. The
 pages are rendered by a real headless Chromium (Debian's, installed by `make test`).
 """
 
@@ -11,8 +11,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from domains.platform.data_catalog import data_products
 from platform_resources.catalog_site import build_catalog
 from platform_resources.workspace import domain_module, simulated_domains, workspace_contracts
 from tests.integration.conftest import publish_producer_ports
@@ -57,9 +59,14 @@ def test_the_catalog_holds_every_product_runs_its_sample_queries_and_renders_in_
     home, instance, tmp_path
 ) -> None:
     _publish_every_domain(instance)
-    out = tmp_path / "catalog"
 
-    products = build_catalog(out, instance)
+    result = dg.materialize([data_products], instance=instance)  # the platform's catalog asset
+
+    out = home / "catalog"
+    products = json.loads((out / "index.json").read_text())["products"]
+    metadata = result.asset_materializations_for_node(data_products.node_def.name)[0].metadata
+    assert metadata["products"].value == len(products) and metadata["sample_queries_failed"].value == []
+    assert build_catalog(tmp_path / "cli", instance)[0]["uri"] == products[0]["uri"]  # the CLI's builder
 
     _assert_facts(out, products)
     _assert_sample_queries_return_rows(products)
@@ -67,7 +74,6 @@ def test_the_catalog_holds_every_product_runs_its_sample_queries_and_renders_in_
 
 
 def _assert_facts(out: Path, products: list[dict]) -> None:
-    assert json.loads((out / "index.json").read_text())["products"] == products
     expected = {uri for uri, c in workspace_contracts().items() if c.layer != "bronze"}
     assert {p["uri"] for p in products} == expected
     for product in products:
