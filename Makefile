@@ -52,7 +52,7 @@ browser:
 		apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 test: env browser
-	$(RUN) pytest -n 2 --durations=15
+	$(RUN) pytest -n 2 --dist worksteal --durations=15
 
 catalog: env
 	$(RUN) meshhouse catalog --out $(MESHHOUSE_HOME)/catalog

@@ -10,6 +10,8 @@ latest partition; these conditions look at every partition.
 
 import dagster as dg
 
+from platform_resources.settings import get_sensor_interval_seconds
+
 #: Long backfills run in chunks of this many days, one run per chunk (and per domain).
 CHUNK_DAYS = 31
 CHUNKED_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=CHUNK_DAYS)
@@ -41,6 +43,6 @@ def build_automation_sensor(domain: str) -> dg.AutomationConditionSensorDefiniti
         f"{domain}_automation",
         target=dg.AssetSelection.groups(domain),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=get_sensor_interval_seconds(),
         description=f"Evaluates the automation conditions of {domain}'s assets.",
     )

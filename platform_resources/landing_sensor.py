@@ -15,8 +15,8 @@ import dagster as dg
 
 from platform_resources.landing import landing_files, unreadable_folders
 from platform_resources.partitions import DAILY
+from platform_resources.settings import get_sensor_interval_seconds
 
-SENSOR_INTERVAL_SECONDS = 30
 PARTITION_LOCK_TAG = "meshhouse/domain_partition"
 
 
@@ -24,7 +24,7 @@ def build_landing_sensor(domain: str, job: dg.JobDefinition | Any) -> dg.SensorD
     @dg.sensor(
         name=f"{domain}_landing_sensor",
         job=job,
-        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        minimum_interval_seconds=get_sensor_interval_seconds(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Requests the day partitions that new or changed files in landing/{domain}/ touch.",
     )

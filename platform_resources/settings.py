@@ -64,6 +64,11 @@ def get_landing_uri() -> str | None:
     return uri or None
 
 
+def get_sensor_interval_seconds() -> int:
+    """How often landing and automation sensors evaluate (``MESHHOUSE_SENSOR_INTERVAL_SECONDS``, 30)."""
+    return int(os.environ.get("MESHHOUSE_SENSOR_INTERVAL_SECONDS", "30"))
+
+
 def get_export_root() -> str:
     """Where file ports write: ``MESHHOUSE_EXPORT_URI`` (a folder or ``s3://bucket/prefix``), else
     ``$MESHHOUSE_HOME/exports``."""
