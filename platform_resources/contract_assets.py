@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -44,6 +45,17 @@ def contract_metadata(contract: Contract) -> dict[str, Any]:
     return metadata
 
 
+def freshness_policy(contract: Contract) -> dg.FreshnessPolicy | None:
+    """The contract's freshness SLO as Dagster's policy: failing once no update for ``freshness_minutes``.
+
+    Dagster evaluates it per asset (the daemon, ``freshness: enabled`` in dagster.yaml), not
+    per partition; the partition-aware measure is the ``partition_freshness`` check.
+    """
+    if contract.slo is None:
+        return None
+    return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(minutes=contract.slo.freshness_minutes))
+
+
 def contract_tags(contract: Contract) -> dict[str, str]:
     """Tags to filter the catalog by: layer, highest classification, PII, retention, publication."""
     levels = [c.classification for c in contract.columns if c.classification]
@@ -78,6 +90,7 @@ def product_spec(
         kinds=kinds or {"iceberg", "polars"},
         tags=contract_tags(contract),
         metadata={**contract_metadata(contract), **(metadata or {})},
+        freshness_policy=freshness_policy(contract),
         deps=deps,
         automation_condition=automation_condition,
     ).with_io_manager_key(IO_MANAGER_KEY)

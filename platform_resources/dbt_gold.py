@@ -26,7 +26,12 @@ from pyiceberg.exceptions import NoSuchTableError
 
 from platform_resources.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY, refresh_when_upstream_changes
 from platform_resources.catalog import load_catalog
-from platform_resources.contract_assets import contract_check_spec, contract_metadata, contract_tags
+from platform_resources.contract_assets import (
+    contract_check_spec,
+    contract_metadata,
+    contract_tags,
+    freshness_policy,
+)
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.dbt_contracts import prepare_project
 from platform_resources.iceberg_io import (
@@ -81,6 +86,7 @@ class MeshTranslator(DagsterDbtTranslator):
             description=contract.description.strip(),
             tags={**spec.tags, **contract_tags(contract)},
             kinds={"dbt", "duckdb", "iceberg"},
+            freshness_policy=freshness_policy(contract),
         ).merge_attributes(metadata=contract_metadata(contract))
 
 

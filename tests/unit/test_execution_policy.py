@@ -1,10 +1,20 @@
 """How assets run by themselves: automation conditions, sensors, backfill chunks, retries and pools."""
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 
 from platform_resources.automation import CHUNK_DAYS, DUCKDB_POOL
-from platform_resources.workspace import domain_module, domain_names, prepare_dagster_home, simulated_domains
+from platform_resources.workspace import (
+    asset_specs,
+    domain_module,
+    domain_names,
+    prepare_dagster_home,
+    simulated_domains,
+    workspace_contracts,
+    workspace_definitions,
+)
 
 
 def _repository(domain: str) -> dg.RepositoryDefinition:
@@ -48,3 +58,19 @@ def test_products_that_read_other_days_refresh_on_upstream_changes() -> None:
     for key in growth.get_all_asset_keys():
         if key.path[0] == "growth":
             assert growth.get(key).automation_condition.get_label() == "on_upstream_change"
+
+
+def test_every_product_carries_its_contracts_freshness_slo_and_the_daemon_evaluates_it(tmp_path) -> None:
+    contracts = {c.asset_key: c for c in workspace_contracts().values()}
+    policies = {
+        spec.key: spec.freshness_policy
+        for defs in workspace_definitions().values()
+        for spec in asset_specs(defs)
+        if spec.key in contracts
+    }
+    assert set(policies) == {key for key, c in contracts.items() if c.layer != "bronze"}
+    for key, policy in policies.items():
+        assert isinstance(policy, dg.FreshnessPolicy), key
+        assert policy.fail_window.to_timedelta() == dt.timedelta(minutes=contracts[key].slo.freshness_minutes)
+    with dg.DagsterInstance.from_config(str(prepare_dagster_home(tmp_path))) as instance:
+        assert instance.get_settings("freshness") == {"enabled": True}
