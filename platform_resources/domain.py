@@ -10,6 +10,7 @@ from platform_resources.bronze import build_bronze_assets
 from platform_resources.contracts import Contract
 from platform_resources.landing_sensor import build_landing_sensor
 from platform_resources.output_ports import build_port_assets
+from platform_resources.partition_freshness import build_partition_freshness_checks
 from platform_resources.partitions import DAILY
 from platform_resources.resources import platform_resources
 
@@ -23,24 +24,37 @@ def domain_definitions(
     *,
     lands_events: bool = True,
 ) -> dg.Definitions:
-    """The domain's assets and its products' file and stream ports, a daily job and the
-    automation sensor; Bronze and a landing sensor when the domain receives events (a
-    consumer domain reads other domains' ports instead)."""
+    """The domain's assets and its products' file and stream ports, a daily job, the
+    automation sensor and the partition freshness checks (every 5 minutes); Bronze and a
+    landing sensor when the domain receives events (a consumer domain reads other
+    domains' ports instead)."""
     assets = [*assets, *build_port_assets(contracts)]
+    if lands_events:
+        assets = [build_bronze_assets(domain, owner=owner), *assets]
+    freshness = build_partition_freshness_checks(
+        domain,
+        [spec for a in assets for spec in a.specs],
+        {c.asset_key: c for c in contracts.values()},
+    )
+    checks, schedules = ([freshness[0]], [freshness[1]]) if freshness else ([], [])
+    selection = dg.AssetSelection.groups(domain)
+    if checks:  # the freshness checks run on their schedule, not in every landing run
+        selection = selection - dg.AssetSelection.checks(*checks)
     job = dg.define_asset_job(
         f"{domain}_daily",
-        selection=dg.AssetSelection.groups(domain),
+        selection=selection,
         partitions_def=DAILY,
         description=f"Every {domain} asset for one day (or a range, as one run).",
     )
     sensors: list[dg.SensorDefinition] = [build_automation_sensor(domain)]
     if lands_events:
-        assets = [build_bronze_assets(domain, owner=owner), *assets]
         sensors.append(build_landing_sensor(domain, job))
     return dg.Definitions(
         assets=assets,
+        asset_checks=checks,
         jobs=[job],
         sensors=sensors,
+        schedules=schedules,
         resources=platform_resources(dbt_project_dir=dbt_project_dir),
         # Steps of one partition run share a process: the multiprocess executor costs ~6 s a step here.
         executor=dg.in_process_executor,

@@ -1,0 +1,160 @@
+"""Partition-aware freshness: how far each day of a product lags behind its inputs, against the SLO.
+
+Dagster's FreshnessPolicy looks at an asset's last update, whatever the partition; a
+late file for an old day leaves it green. Here, for each recent day D of a product:
+
+- its inputs' last update: the newest materialization of the upstream partitions D reads
+  (same day, or the window of a TimeWindowPartitionMapping);
+- the product's last update of D;
+- D lags when an input changed after the product's D (or the product never had D): its
+  lag is ``now - the input's update``, and the check fails once a lag exceeds the
+  contract's ``freshness_minutes``.
+
+The newest complete partition is the newest finished day whose product partition is
+not behind its inputs; its age (``now`` minus the day's end) is reported too. Each
+location runs these checks every 5 minutes (a RUNNING schedule).
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from platform_resources.contracts import Contract
+
+CHECK_NAME = "partition_freshness"
+LOOKBACK_DAYS = 35  # the days measured: a month, plus the longest same-month lookback
+
+
+@dataclass(frozen=True)
+class PartitionFreshness:
+    lags_minutes: dict[str, float]  # day -> minutes behind its inputs, for days that are behind
+    newest_complete: str | None
+    newest_complete_age_minutes: float | None
+    days_measured: int
+
+    @property
+    def worst_lag_minutes(self) -> float:
+        return max(self.lags_minutes.values(), default=0.0)
+
+
+def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey, since: float) -> dict[str, float]:
+    """The timestamp of the newest materialization of each partition of ``key`` since ``since``."""
+    latest: dict[str, float] = {}
+    cursor = None
+    while True:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, after_timestamp=since), limit=1000, cursor=cursor
+        )
+        for record in result.records:
+            partition = record.partition_key
+            if partition is not None:
+                latest[partition] = max(latest.get(partition, 0.0), record.timestamp)
+        if not result.has_more:
+            return latest
+        cursor = result.cursor
+
+
+def _window(dep: dg.AssetDep) -> tuple[int, int]:
+    mapping = dep.partition_mapping
+    if isinstance(mapping, dg.TimeWindowPartitionMapping):
+        return mapping.start_offset, mapping.end_offset
+    return 0, 0
+
+
+def measure(
+    instance: dg.DagsterInstance, key: dg.AssetKey, deps: Sequence[dg.AssetDep], now: dt.datetime
+) -> PartitionFreshness:
+    today = now.date()
+    days = [today - dt.timedelta(days=n) for n in range(LOOKBACK_DAYS)]
+    since = (now - dt.timedelta(days=LOOKBACK_DAYS * 2)).timestamp()
+    own = latest_by_partition(instance, key, since)
+    upstream = [(latest_by_partition(instance, dep.asset_key, since), _window(dep)) for dep in deps]
+    lags: dict[str, float] = {}
+    newest_complete: dt.date | None = None
+    for day in days:
+        inputs = [
+            updates.get((day + dt.timedelta(days=offset)).isoformat(), 0.0)
+            for updates, (start, end) in upstream
+            for offset in range(start, end + 1)
+        ]
+        changed = max(inputs, default=0.0)
+        updated = own.get(day.isoformat())
+        behind = changed > 0 and (updated is None or changed > updated)
+        if behind:
+            lags[day.isoformat()] = round((now.timestamp() - changed) / 60, 2)
+        elif updated is not None and day < today and (newest_complete is None or day > newest_complete):
+            newest_complete = day
+    age = None
+    if newest_complete is not None:
+        end = dt.datetime.combine(newest_complete + dt.timedelta(days=1), dt.time(), dt.UTC)
+        age = round((now - end).total_seconds() / 60, 2)
+    return PartitionFreshness(
+        lags_minutes=lags,
+        newest_complete=newest_complete.isoformat() if newest_complete else None,
+        newest_complete_age_minutes=age,
+        days_measured=len(days),
+    )
+
+
+def check_result(contract: Contract, freshness: PartitionFreshness) -> dg.AssetCheckResult:
+    slo = contract.slo.freshness_minutes if contract.slo else None
+    late = {day: lag for day, lag in freshness.lags_minutes.items() if slo is not None and lag > slo}
+    return dg.AssetCheckResult(
+        asset_key=contract.asset_key,
+        check_name=CHECK_NAME,
+        passed=not late,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "worst_lag_minutes": dg.MetadataValue.float(freshness.worst_lag_minutes),
+            "slo_freshness_minutes": dg.MetadataValue.int(slo or 0),
+            "late_partitions": dg.MetadataValue.json(late),
+            "behind_partitions": dg.MetadataValue.json(freshness.lags_minutes),
+            "newest_complete_partition": freshness.newest_complete or "",
+            "newest_complete_age_minutes": dg.MetadataValue.float(
+                freshness.newest_complete_age_minutes or 0.0
+            ),
+            "days_measured": dg.MetadataValue.int(freshness.days_measured),
+        },
+        description=None
+        if not late
+        else (
+            f"{len(late)} partition(s) behind their inputs beyond the {slo}-minute SLO: "
+            + ", ".join(f"{day} by {lag:.1f} min" for day, lag in sorted(late.items()))
+        ),
+    )
+
+
+def build_partition_freshness_checks(
+    domain: str, specs: Iterable[dg.AssetSpec], contracts: Mapping[dg.AssetKey, Contract]
+) -> tuple[dg.AssetChecksDefinition, dg.ScheduleDefinition] | None:
+    """One check per product of the domain and the schedule that runs them every 5 minutes."""
+    products = [s for s in specs if s.key in contracts and contracts[s.key].slo is not None]
+    if not products:
+        return None
+    deps = {s.key: list(s.deps) for s in products}
+
+    @dg.multi_asset_check(
+        name=f"{domain}_partition_freshness",
+        specs=[
+            dg.AssetCheckSpec(
+                CHECK_NAME,
+                asset=s.key,
+                description="Each recent day's lag behind its inputs against the contract's freshness SLO.",
+            )
+            for s in products
+        ],
+    )
+    def checks(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        now = dt.datetime.now(dt.UTC)
+        for key in deps:
+            yield check_result(contracts[key], measure(context.instance, key, deps[key], now))
+
+    job = dg.define_asset_job(
+        f"{domain}_freshness", selection=dg.AssetSelection.checks(checks), description="Partition freshness."
+    )
+    schedule = dg.ScheduleDefinition(
+        job=job, cron_schedule="*/5 * * * *", default_status=dg.DefaultScheduleStatus.RUNNING
+    )
+    return checks, schedule
