@@ -25,7 +25,7 @@ def domain_definitions(
     lands_events: bool = True,
 ) -> dg.Definitions:
     """The domain's assets and its products' file and stream ports, a daily job, the
-    automation sensor and the partition freshness checks (every 5 minutes); Bronze and a
+    automation sensor, the partition freshness checks and their sensor; Bronze and a
     landing sensor when the domain receives events (a consumer domain reads other
     domains' ports instead)."""
     assets = [*assets, *build_port_assets(contracts)]
@@ -36,7 +36,7 @@ def domain_definitions(
         [spec for a in assets for spec in a.specs],
         {c.asset_key: c for c in contracts.values()},
     )
-    checks, schedules = ([freshness[0]], [freshness[1]]) if freshness else ([], [])
+    checks, freshness_sensors = ([freshness[0]], [freshness[1]]) if freshness else ([], [])
     selection = dg.AssetSelection.groups(domain)
     if checks:  # the freshness checks run on their schedule, not in every landing run
         selection = selection - dg.AssetSelection.checks(*checks)
@@ -46,7 +46,7 @@ def domain_definitions(
         partitions_def=DAILY,
         description=f"Every {domain} asset for one day (or a range, as one run).",
     )
-    sensors: list[dg.SensorDefinition] = [build_automation_sensor(domain)]
+    sensors: list[dg.SensorDefinition] = [build_automation_sensor(domain), *freshness_sensors]
     if lands_events:
         sensors.append(build_landing_sensor(domain, job))
     return dg.Definitions(
@@ -54,7 +54,6 @@ def domain_definitions(
         asset_checks=checks,
         jobs=[job],
         sensors=sensors,
-        schedules=schedules,
         resources=platform_resources(dbt_project_dir=dbt_project_dir),
         # Steps of one partition run share a process: the multiprocess executor costs ~6 s a step here.
         executor=dg.in_process_executor,

@@ -12,7 +12,7 @@ late file for an old day leaves it green. Here, for each recent day D of a produ
 
 The newest complete partition is the newest finished day whose product partition is
 not behind its inputs; its age (``now`` minus the day's end) is reported too. Each
-location runs these checks every 5 minutes (a RUNNING schedule).
+location's sensor evaluates these checks every 5 minutes (RUNNING, no run needed).
 """
 
 import datetime as dt
@@ -98,10 +98,11 @@ def measure(
     )
 
 
-def check_result(contract: Contract, freshness: PartitionFreshness) -> dg.AssetCheckResult:
+def evaluation(contract: Contract, freshness: PartitionFreshness) -> dg.AssetCheckEvaluation:
+    """The check's outcome: failed when a day lags beyond the SLO, with every lag as metadata."""
     slo = contract.slo.freshness_minutes if contract.slo else None
     late = {day: lag for day, lag in freshness.lags_minutes.items() if slo is not None and lag > slo}
-    return dg.AssetCheckResult(
+    return dg.AssetCheckEvaluation(
         asset_key=contract.asset_key,
         check_name=CHECK_NAME,
         passed=not late,
@@ -111,7 +112,7 @@ def check_result(contract: Contract, freshness: PartitionFreshness) -> dg.AssetC
             "slo_freshness_minutes": dg.MetadataValue.int(slo or 0),
             "late_partitions": dg.MetadataValue.json(late),
             "behind_partitions": dg.MetadataValue.json(freshness.lags_minutes),
-            "newest_complete_partition": freshness.newest_complete or "",
+            "newest_complete_partition": dg.MetadataValue.text(freshness.newest_complete or ""),
             "newest_complete_age_minutes": dg.MetadataValue.float(
                 freshness.newest_complete_age_minutes or 0.0
             ),
@@ -128,12 +129,22 @@ def check_result(contract: Contract, freshness: PartitionFreshness) -> dg.AssetC
 
 def build_partition_freshness_checks(
     domain: str, specs: Iterable[dg.AssetSpec], contracts: Mapping[dg.AssetKey, Contract]
-) -> tuple[dg.AssetChecksDefinition, dg.ScheduleDefinition] | None:
-    """One check per product of the domain and the schedule that runs them every 5 minutes."""
+) -> tuple[dg.AssetChecksDefinition, dg.SensorDefinition] | None:
+    """One check per product of the domain, and the sensor that evaluates them every 5 minutes.
+
+    The sensor records the evaluations itself (no run, so the run queue stays free for
+    data); the checks can also be run by hand or with their assets.
+    """
     products = [s for s in specs if s.key in contracts and contracts[s.key].slo is not None]
     if not products:
         return None
     deps = {s.key: list(s.deps) for s in products}
+
+    def evaluations(
+        instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]
+    ) -> list[dg.AssetCheckEvaluation]:
+        now = dt.datetime.now(dt.UTC)
+        return [evaluation(contracts[key], measure(instance, key, deps[key], now)) for key in keys]
 
     @dg.multi_asset_check(
         name=f"{domain}_partition_freshness",
@@ -145,16 +156,27 @@ def build_partition_freshness_checks(
             )
             for s in products
         ],
+        can_subset=True,
     )
     def checks(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
-        now = dt.datetime.now(dt.UTC)
-        for key in deps:
-            yield check_result(contracts[key], measure(context.instance, key, deps[key], now))
+        selected = [k.asset_key for k in context.selected_asset_check_keys]
+        for e in evaluations(context.instance, selected):
+            yield dg.AssetCheckResult(
+                asset_key=e.asset_key,
+                check_name=e.check_name,
+                passed=e.passed,
+                severity=e.severity,
+                metadata=e.metadata,
+                description=e.description,
+            )
 
-    job = dg.define_asset_job(
-        f"{domain}_freshness", selection=dg.AssetSelection.checks(checks), description="Partition freshness."
+    @dg.sensor(
+        name=f"{domain}_partition_freshness",
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Evaluates {domain}'s partition_freshness checks every 5 minutes (no run).",
     )
-    schedule = dg.ScheduleDefinition(
-        job=job, cron_schedule="*/5 * * * *", default_status=dg.DefaultScheduleStatus.RUNNING
-    )
-    return checks, schedule
+    def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        return dg.SensorResult(asset_events=evaluations(context.instance, deps))
+
+    return checks, sensor

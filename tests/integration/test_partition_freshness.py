@@ -11,7 +11,7 @@ import pytest
 
 from domains.orders.contracts import CONTRACTS
 from domains.orders.definitions import defs as orders_defs
-from platform_resources.partition_freshness import check_result, measure
+from platform_resources.partition_freshness import evaluation, measure
 
 pytestmark = pytest.mark.integration
 REVENUE = CONTRACTS["daily_revenue"]  # freshness SLO: 30 minutes
@@ -33,10 +33,10 @@ def test_a_day_behind_its_inputs_beyond_the_slo_fails_with_its_measured_lag(inst
     _materialized(instance, REVENUE.asset_key, D)
     late_input = _materialized(instance, SILVER, D)  # late data for D reached Silver, not Gold
 
-    within = check_result(REVENUE, measure(instance, REVENUE.asset_key, deps, _at(late_input, 10)))
+    within = evaluation(REVENUE, measure(instance, REVENUE.asset_key, deps, _at(late_input, 10)))
     assert within.passed and within.metadata["behind_partitions"].value == {D.isoformat(): 10.0}
 
-    late = check_result(REVENUE, measure(instance, REVENUE.asset_key, deps, _at(late_input, 45)))
+    late = evaluation(REVENUE, measure(instance, REVENUE.asset_key, deps, _at(late_input, 45)))
     assert not late.passed
     assert late.metadata["late_partitions"].value == {D.isoformat(): 45.0}
     assert late.metadata["worst_lag_minutes"].value == 45.0
@@ -62,16 +62,21 @@ def test_a_lookback_reads_the_days_it_maps_to() -> None:
     assert lags[D.isoformat()] == 40.0
 
 
-def test_each_location_runs_the_checks_on_a_schedule_outside_its_landing_runs(instance) -> None:
+def test_each_location_evaluates_the_checks_by_sensor_and_by_hand_outside_its_landing_runs(instance) -> None:
     repository = orders_defs.get_repository_def()
-    schedule = repository.get_schedule_def("orders_freshness_schedule")
-    assert (
-        schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-        and schedule.cron_schedule == "*/5 * * * *"
-    )
     assert "orders_partition_freshness" not in repository.get_job("orders_daily").graph.node_names()
-    result = repository.get_job("orders_freshness").execute_in_process(instance=instance)
-    evaluations = {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
-    assert evaluations == {
-        c.asset_key.to_user_string(): True for c in CONTRACTS.values() if c.layer != "bronze"
-    }
+    products = {c.asset_key.to_user_string() for c in CONTRACTS.values() if c.layer != "bronze"}
+
+    sensor = repository.get_sensor_def("orders_partition_freshness")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING and sensor.minimum_interval_seconds == 300
+    result = sensor(dg.build_sensor_context(instance=instance))
+    assert {e.asset_key.to_user_string(): e.passed for e in result.asset_events} == dict.fromkeys(
+        products, True
+    )
+
+    run = dg.materialize(  # the same checks, run by hand (here: one product's)
+        list(orders_defs.asset_checks),
+        instance=instance,
+        selection=dg.AssetSelection.checks(dg.AssetCheckKey(REVENUE.asset_key, "partition_freshness")),
+    )
+    assert [(e.asset_key, e.passed) for e in run.get_asset_check_evaluations()] == [(REVENUE.asset_key, True)]
