@@ -51,7 +51,9 @@ def test_a_broken_domain_does_not_stop_the_others(home, tmp_path, s3_landing: S3
         sensors = {
             s["name"]: s["sensorState"]["status"] for s in locations["payments"]["repositories"][0]["sensors"]
         }
-        assert sensors == {"payments_landing_sensor": "RUNNING", "payments_automation": "RUNNING"}
+        assert sensors == dict.fromkeys(
+            ["payments_landing_sensor", "payments_automation", "payments_partition_freshness"], "RUNNING"
+        )
 
         def paying_users_on_day() -> list[dict] | None:
             runs = graphql(port, RUNS)["runsOrError"]["results"]
