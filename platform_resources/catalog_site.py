@@ -66,6 +66,13 @@ def run_sample_query(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]
     }
 
 
+def failed_sample_queries(products: list[dict[str, Any]]) -> list[str]:
+    """``<uri>: <title>: <error>`` for every sample query that did not run."""
+    return [
+        f"{p['uri']}: {q['title']}: {q['error']}" for p in products for q in p["sample_queries"] if q["error"]
+    ]
+
+
 def build_catalog(out: Path, instance: dg.DagsterInstance | None) -> list[dict[str, Any]]:
     """Write the catalog into ``out``; returns the products' facts (as in ``index.json``)."""
     contracts = workspace_contracts()

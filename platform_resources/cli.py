@@ -124,11 +124,11 @@ def _governance_check(_: argparse.Namespace) -> int:
     from platform_resources.governance import lint
     from platform_resources.workspace import workspace_contracts, workspace_definitions
 
-    defs = workspace_definitions()
-    violations = lint(defs, workspace_contracts().values())
+    defs, contracts = workspace_definitions(), workspace_contracts().values()
+    violations = lint(defs, contracts)
     for violation in violations:
         print(violation)
-    products = sum(1 for c in workspace_contracts().values() if c.layer != "bronze")
+    products = sum(1 for c in contracts if c.layer != "bronze")
     print(
         f"governance check: {len(violations)} violation(s) over {len(defs)} code locations "
         f"and {products} product versions"
@@ -142,14 +142,12 @@ def _catalog(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from platform_resources.catalog_site import build_catalog
+    from platform_resources.catalog_site import build_catalog, failed_sample_queries
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     products = build_catalog(Path(args.out), instance)
     queries = [q for p in products for q in p["sample_queries"]]
-    failed = [
-        f"{p['uri']}: {q['title']}: {q['error']}" for p in products for q in p["sample_queries"] if q["error"]
-    ]
+    failed = failed_sample_queries(products)
     print(
         f"catalog: {len(products)} products, {len(queries) - len(failed)} of {len(queries)} "
         f"sample queries ran; open {Path(args.out).resolve() / 'index.html'}"

@@ -23,7 +23,7 @@ import dagster as dg
 
 from platform_resources.contract_types import INTEGER_WIDTHS, decimal_parts
 from platform_resources.contracts import ColumnSpec, Contract
-from platform_resources.ports import CONSUMES
+from platform_resources.ports import consumes_of
 from platform_resources.workspace import asset_specs
 
 CONSUMERS, PRODUCERS = "consumers", "producers"
@@ -159,9 +159,7 @@ def consumers_by_uri(defs_by_domain: Mapping[str, dg.Definitions]) -> dict[str, 
     consumers: dict[str, list[Consumer]] = defaultdict(list)
     for domain, defs in defs_by_domain.items():
         for spec in asset_specs(defs):
-            consumes = spec.metadata.get(CONSUMES)
-            reads = consumes.value if isinstance(consumes, dg.JsonMetadataValue) else consumes or {}
-            for uri, columns in reads.items():
+            for uri, columns in consumes_of(spec).items():
                 consumers[uri].append(Consumer(domain, spec.key.to_user_string(), tuple(columns)))
     return dict(consumers)
 

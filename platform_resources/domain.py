@@ -38,7 +38,7 @@ def domain_definitions(
     )
     checks, freshness_sensors = ([freshness[0]], [freshness[1]]) if freshness else ([], [])
     selection = dg.AssetSelection.groups(domain)
-    if checks:  # the freshness checks run on their schedule, not in every landing run
+    if checks:  # the freshness checks run from their sensor, not in every landing run
         selection = selection - dg.AssetSelection.checks(*checks)
     job = dg.define_asset_job(
         f"{domain}_daily",

@@ -24,7 +24,7 @@ import dagster as dg
 
 from platform_resources.contract_assets import QUARANTINE_ROLE, ROLE_TAG
 from platform_resources.contracts import PRODUCT_URI, Contract
-from platform_resources.ports import CONSUMES
+from platform_resources.ports import consumes_of
 from platform_resources.workspace import asset_specs
 
 RULES = ("owner", "contract", "classification", "slo", "naming", "pii", "cross_domain_read")
@@ -100,12 +100,6 @@ def _product_rules(spec: dg.AssetSpec, domain: str, contract: Contract | None) -
         )
 
 
-def _reads(spec: dg.AssetSpec) -> set[str]:
-    consumes = spec.metadata.get(CONSUMES)
-    value = consumes.value if isinstance(consumes, dg.JsonMetadataValue) else consumes or {}
-    return set(value)
-
-
 def lint(defs_by_domain: Mapping[str, dg.Definitions], contracts: Iterable[Contract]) -> list[Violation]:
     """Every violation of the rules across the workspace's code locations."""
     by_key = {c.asset_key: c for c in contracts}
@@ -120,7 +114,7 @@ def lint(defs_by_domain: Mapping[str, dg.Definitions], contracts: Iterable[Contr
                         Violation("naming", domain, spec.key.to_user_string(), f"not in {domain}'s key space")
                     )
                 violations.extend(_product_rules(spec, domain, by_key.get(spec.key)))
-            pinned = _reads(spec)
+            pinned = set(consumes_of(spec))
             for dep in spec.deps:
                 producer = dep.asset_key.path[0]
                 if producer == domain or spec.key.path[0] != domain:

@@ -32,7 +32,7 @@ from nats.js.api import StreamConfig
 
 from platform_resources.automation import CHUNKED_BACKFILL, RETRY, on_upstream_change
 from platform_resources.contracts import Contract
-from platform_resources.partitions import DAILY, window_dates
+from platform_resources.partitions import DAILY, window_dates, window_days
 from platform_resources.ports import ProductRead
 from platform_resources.settings import get_export_root, get_nats_url, get_port_subject_prefix
 
@@ -41,10 +41,6 @@ PORT_LAYER = "port"
 
 def port_key(contract: Contract, port_type: str) -> dg.AssetKey:
     return dg.AssetKey([contract.domain, PORT_LAYER, f"{contract.asset_name}_{port_type}"])
-
-
-def _days(window: tuple[dt.date, dt.date]) -> list[dt.date]:
-    return [window[0] + dt.timedelta(days=n) for n in range((window[1] - window[0]).days)]
 
 
 def file_path(contract: Contract, day: dt.date, root: str | None = None) -> str:
@@ -125,9 +121,8 @@ def _port_asset(contract: Contract, port_type: str) -> dg.AssetsDefinition:
         retry_policy=RETRY,
     )
     def port(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
-        window = window_dates(context)
-        frame = read.read(window)
-        days = _days(window)
+        frame = read.read(window_dates(context))
+        days = window_days(context)
         if port_type == "file":
             written = {d.isoformat(): write_file_port(contract, frame, d) for d in days}
             metadata = {

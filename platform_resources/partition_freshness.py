@@ -16,8 +16,9 @@ location's sensor evaluates these checks every 5 minutes (RUNNING, no run needed
 """
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import dagster as dg
 
@@ -63,20 +64,34 @@ def _window(dep: dg.AssetDep) -> tuple[int, int]:
     return 0, 0
 
 
+Updates = Callable[[dg.AssetKey], Mapping[str, float]]
+
+
+def partition_updates(instance: dg.DagsterInstance, now: dt.datetime) -> Updates:
+    """Each asset's newest materialization per partition, fetched once per asset however many read it."""
+    since = (now - dt.timedelta(days=LOOKBACK_DAYS * 2)).timestamp()
+    return cache(lambda key: latest_by_partition(instance, key, since))
+
+
 def measure(
-    instance: dg.DagsterInstance, key: dg.AssetKey, deps: Sequence[dg.AssetDep], now: dt.datetime
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    deps: Sequence[dg.AssetDep],
+    now: dt.datetime,
+    updates: Updates | None = None,
 ) -> PartitionFreshness:
+    """``updates`` shares the fetched materializations between the products of one evaluation."""
+    updates = updates or partition_updates(instance, now)
     today = now.date()
     days = [today - dt.timedelta(days=n) for n in range(LOOKBACK_DAYS)]
-    since = (now - dt.timedelta(days=LOOKBACK_DAYS * 2)).timestamp()
-    own = latest_by_partition(instance, key, since)
-    upstream = [(latest_by_partition(instance, dep.asset_key, since), _window(dep)) for dep in deps]
+    own = updates(key)
+    upstream = [(updates(dep.asset_key), _window(dep)) for dep in deps]
     lags: dict[str, float] = {}
     newest_complete: dt.date | None = None
     for day in days:
         inputs = [
-            updates.get((day + dt.timedelta(days=offset)).isoformat(), 0.0)
-            for updates, (start, end) in upstream
+            by_day.get((day + dt.timedelta(days=offset)).isoformat(), 0.0)
+            for by_day, (start, end) in upstream
             for offset in range(start, end + 1)
         ]
         changed = max(inputs, default=0.0)
@@ -144,7 +159,8 @@ def build_partition_freshness_checks(
         instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]
     ) -> list[dg.AssetCheckEvaluation]:
         now = dt.datetime.now(dt.UTC)
-        return [evaluation(contracts[key], measure(instance, key, deps[key], now)) for key in keys]
+        updates = partition_updates(instance, now)
+        return [evaluation(contracts[key], measure(instance, key, deps[key], now, updates)) for key in keys]
 
     @dg.multi_asset_check(
         name=f"{domain}_partition_freshness",

@@ -71,6 +71,12 @@ def consumed(reads: Sequence[ProductRead], consumer_domain: str) -> dict[str, li
     return {r.contract.uri: r.selected for r in reads if r.contract.domain != consumer_domain}
 
 
+def consumes_of(spec: dg.AssetSpec) -> Mapping[str, Sequence[str]]:
+    """An asset's ``consumes`` metadata (as declared, or as a JSON metadata value): URI -> columns."""
+    consumes = spec.metadata.get(CONSUMES)
+    return consumes.value if isinstance(consumes, dg.JsonMetadataValue) else consumes or {}
+
+
 def pin(
     published: Mapping[str, Contract], uri: str, columns: Sequence[str], lookback_days: int = 0
 ) -> ProductRead:
@@ -80,15 +86,14 @@ def pin(
         raise dg.DagsterInvalidDefinitionError(f"{uri!r} is not a product URI data://<domain>/<product>/v<N>")
     offered = {c.uri: c for c in published.values() if c.published and c.domain == match["domain"]}
     contract = offered.get(uri)
-    honoured = contract is not None and not set(columns) - set(contract.polars_schema())
-    if not honoured and (base := (_COMPARED_WITH.get() or {}).get(uri)) is not None:
+    missing = [c for c in columns if contract is not None and contract.column(c) is None]
+    if (contract is None or missing) and (base := (_COMPARED_WITH.get() or {}).get(uri)) is not None:
         # the breaking-change check: this read as declared, against the base it was written for
         return ProductRead(base, lookback_days, tuple(columns))
     if contract is None:
         raise dg.DagsterInvalidDefinitionError(
             f"{uri} is not published by {match['domain']}; it publishes {sorted(offered)}"
         )
-    missing = [c for c in columns if contract.column(c) is None]
     if missing or not columns:
         raise dg.DagsterInvalidDefinitionError(
             f"{uri} pins columns {list(columns)}; name the columns read, which {uri} must have "

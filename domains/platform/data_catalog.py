@@ -9,7 +9,7 @@ status, rows and consumers.
 import dagster as dg
 
 from platform_resources.automation import RETRY
-from platform_resources.catalog_site import build_catalog
+from platform_resources.catalog_site import build_catalog, failed_sample_queries
 from platform_resources.settings import get_paths
 
 CATALOG_KEY = dg.AssetKey(["platform", "catalog", "data_products"])
@@ -35,7 +35,7 @@ def _status(product: dict) -> str:
 def data_products(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     out = get_paths().home / "catalog"
     products = build_catalog(out, context.instance)
-    failed = [f"{p['uri']}: {q['title']}" for p in products for q in p["sample_queries"] if q["error"]]
+    failed = failed_sample_queries(products)
     table = "\n".join(
         f"| {p['uri']} | {p['owner']} | {p['rows'] if p['rows'] is not None else '-'} | {_status(p)} | "
         f"{', '.join(sorted({c['domain'] for c in p['consumers']})) or '-'} |"
