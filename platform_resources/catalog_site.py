@@ -15,11 +15,9 @@ from typing import Any
 import dagster as dg
 import duckdb
 import jinja2
-from pyiceberg.exceptions import NoSuchTableError
 
 from platform_resources.catalog_facts import product_facts
-from platform_resources.contracts import Contract
-from platform_resources.iceberg_io import TableWindow, read_table
+from platform_resources.product_sql import query_connection
 from platform_resources.workspace import workspace_contracts, workspace_definitions
 
 PREVIEW_ROWS = 10
@@ -28,27 +26,6 @@ _TEMPLATES = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
-
-
-def query_connection(contracts: list[Contract]) -> duckdb.DuckDBPyConnection:
-    """DuckDB with a view per existing product table, named ``<domain>.<layer>_<name>``."""
-    con = duckdb.connect()
-    for contract in contracts:
-        window = TableWindow(contract.product_id)
-        try:
-            files = window.local_files()
-        except NoSuchTableError:
-            continue
-        schema, table = contract.product_id.split(".")
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        if files:
-            paths = ", ".join("'" + f.replace("'", "''") + "'" for f in files)  # views take no parameters
-            source = f"read_parquet([{paths}], union_by_name = true)"
-            con.execute(f'CREATE VIEW "{schema}"."{table}" AS SELECT * FROM {source}')
-        else:  # remote files, or none yet: read through pyiceberg
-            con.register(f"_arrow_{schema}_{table}", read_table(contract.product_id).collect().to_arrow())
-            con.execute(f'CREATE VIEW "{schema}"."{table}" AS SELECT * FROM "_arrow_{schema}_{table}"')
-    return con
 
 
 def run_sample_query(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:

@@ -106,17 +106,22 @@ def contract_check_spec(contract: Contract) -> dg.AssetCheckSpec:
     )
 
 
+def blocks(result: dg.AssetCheckResult) -> bool:
+    """A failed check of ERROR severity withholds publication; a failed warning only informs."""
+    return not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+
+
 def publish_if_passed(
     outputs: Iterable[dg.Output], checks: Sequence[dg.AssetCheckResult], always: Iterable[dg.Output] = ()
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Write-audit-publish for one step: ``outputs`` are stored only if every check passed.
+    """Write-audit-publish for one step: ``outputs`` are stored only if no blocking check failed.
 
     ``always`` (e.g. the rejected rows with their reasons) is stored regardless. When a
     check fails, the step fails after reporting the checks: the products keep their last
     published partition and every downstream asset in the run is skipped.
     """
     yield from always
-    failed = [c for c in checks if not c.passed]
+    failed = [c for c in checks if blocks(c)]
     if not failed:
         yield from outputs
     yield from checks

@@ -29,6 +29,7 @@ import yaml
 from pyiceberg.schema import Schema
 from pyiceberg.types import NestedField
 
+from platform_resources.check_names import CONTRACT
 from platform_resources.contract_types import ContractTypeError, column_type, polars_type
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +41,14 @@ LAYERS = ("bronze", "silver", "gold")
 RETENTION_TIERS = ("hot", "warm", "cold", "analytics", "ml", "raw")
 PORT_TYPES = ("iceberg", "file", "stream")  # the table; Parquet files per day; a NATS stream
 PROTECTIONS = ("tokenized", "masked")
+#: Quality dimensions measured in a product's own step; those a contract lists under
+#: ``quality.blocking`` stop publication when breached, the others warn.
+DIMENSIONS = ("completeness", "accuracy", "uniqueness", "timeliness")
+QUALITY_KEYS = {"max_failing_ratio", "blocking", "timeliness", "consistency"}
+CONSISTENCY_MINIMUM = 0.98  # seed 002: consistency > 98%
 SLO_KEYS = {"freshness_minutes", "completeness", "accuracy"}
+SLO_OPTIONAL_KEYS = {"objective"}
+DEFAULT_OBJECTIVE = 0.99  # share of an SLO's evaluations that must meet it over the report window
 CONTRACT_KEYS = {
     "domain",
     "layer",
@@ -73,7 +81,7 @@ COLUMN_KEYS = {
     "pattern",
     "required_when",
 }
-CONTRACT_CHECK = "contract"
+CONTRACT_CHECK = CONTRACT
 PRODUCT_URI = re.compile(
     r"data://(?P<domain>[a-z][a-z0-9_]*)/(?P<product>[a-z][a-z0-9_]*)/v(?P<major>[1-9]\d*)"
 )
@@ -134,8 +142,47 @@ class SLO:
     """What the product promises: data no older than ``freshness_minutes``, and quality shares."""
 
     freshness_minutes: int
-    completeness: float  # share of required values present
+    completeness: float  # share of rows with every required value present
     accuracy: float  # share of rows passing the value rules
+    #: The share of evaluations that must meet each of these over a window; 1 - objective
+    #: is the error budget the SLO report spends.
+    objective: float = DEFAULT_OBJECTIVE
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """Event time to availability: p95 of ``available_at - event_time`` at most ``max_minutes``."""
+
+    event_time: str
+    available_at: str
+    max_minutes: float
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A consistency rule across tables or domains, run by DuckDB over the products' tables.
+
+    ``sql`` reads tables named ``<domain>.<layer>_<name>`` (restricted to the checked
+    partitions) and returns one row of two columns, ``consistent`` and ``checked``: the
+    check passes while ``consistent / checked`` stays at or above ``minimum``.
+    """
+
+    name: str
+    description: str
+    sql: str
+    reads: tuple[str, ...]  # the product tables the SQL reads, <domain>.<layer>_<name>
+    minimum: float = CONSISTENCY_MINIMUM
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The contract's quality rules: the contract check's tolerance, dimension severities, rules."""
+
+    max_failing_ratio: float = 0.0
+    blocking: frozenset[str] = frozenset()  # dimensions whose breach stops publication
+    timeliness: Timeliness | None = None
+    consistency: tuple[Reconciliation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,7 +216,7 @@ class Contract:
     description: str
     columns: tuple[ColumnSpec, ...]
     partition_column: str | None = None
-    max_failing_ratio: float = 0.0
+    quality: Quality = Quality()
     grain: tuple[str, ...] = ()  # the columns that identify a row
     slo: SLO | None = None
     retention: str | None = None
@@ -177,6 +224,10 @@ class Contract:
     ports: tuple[Port, ...] = ()
     deprecation: Deprecation | None = None
     source: str = field(default="", compare=False)  # the file, relative to the repository
+
+    @property
+    def max_failing_ratio(self) -> float:
+        return self.quality.max_failing_ratio
 
     @property
     def major_version(self) -> int:
@@ -324,16 +375,88 @@ def _slo(raw: Any, where: str) -> SLO | None:
         return None
     if not isinstance(raw, dict):
         raise ContractError(f"{where}: slo is a mapping: {sorted(SLO_KEYS)}")
-    _known_keys(raw, SLO_KEYS, f"{where}: slo")
+    _known_keys(raw, SLO_KEYS | SLO_OPTIONAL_KEYS, f"{where}: slo")
     missing = sorted(SLO_KEYS - set(raw))
     if missing:
         raise ContractError(f"{where}: slo lacks {missing}")
+    objective = raw.get("objective", DEFAULT_OBJECTIVE)
+    if not 0 < float(objective) < 1:
+        raise ContractError(f"{where}: slo objective is a share in (0, 1), got {objective!r}")
     for share in ("completeness", "accuracy"):
         if not 0 < float(raw[share]) <= 1:
             raise ContractError(f"{where}: slo {share} is a share in (0, 1], got {raw[share]!r}")
     if int(raw["freshness_minutes"]) <= 0:
         raise ContractError(f"{where}: slo freshness_minutes must be positive")
-    return SLO(int(raw["freshness_minutes"]), float(raw["completeness"]), float(raw["accuracy"]))
+    return SLO(
+        int(raw["freshness_minutes"]), float(raw["completeness"]), float(raw["accuracy"]), float(objective)
+    )
+
+
+def _timeliness(raw: Any, names: set[str], where: str) -> Timeliness | None:
+    if raw is None:
+        return None
+    keys = {"event_time", "available_at", "max_minutes"}
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: timeliness is a mapping: {sorted(keys)}")
+    _known_keys(raw, keys, f"{where}: timeliness")
+    timeliness = Timeliness(
+        event_time=_require(raw, "event_time", where),
+        available_at=_require(raw, "available_at", where),
+        max_minutes=float(raw.get("max_minutes", 5)),
+    )
+    for column in (timeliness.event_time, timeliness.available_at):
+        if column not in names:
+            raise ContractError(f"{where}: timeliness names {column!r}, which is not a column")
+    return timeliness
+
+
+def _reconciliation(raw: Any, where: str) -> Reconciliation:
+    keys = {"name", "description", "sql", "reads", "minimum", "severity"}
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: a consistency rule is a mapping: {sorted(keys)}")
+    _known_keys(raw, keys, where)
+    name = _require(raw, "name", where)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ContractError(f"{where}: consistency name {name!r} is not snake_case")
+    reads = _listed(raw, "reads", where)
+    if not reads or not all(isinstance(r, str) and re.fullmatch(r"[a-z_]+\.[a-z0-9_]+", r) for r in reads):
+        raise ContractError(f"{where}: reads lists the tables the SQL reads, e.g. [orders.silver_orders]")
+    severity = raw.get("severity", "warn")
+    if severity not in ("error", "warn"):
+        raise ContractError(f"{where}: severity is error (stops publication) or warn, got {severity!r}")
+    minimum = float(raw.get("minimum", CONSISTENCY_MINIMUM))
+    if not 0 < minimum <= 1:
+        raise ContractError(f"{where}: minimum is a share in (0, 1], got {minimum!r}")
+    return Reconciliation(
+        name=name,
+        description=raw.get("description", ""),
+        sql=_require(raw, "sql", where).strip(),
+        reads=tuple(reads),
+        minimum=minimum,
+        blocking=severity == "error",
+    )
+
+
+def _quality(raw: Any, names: set[str], where: str) -> Quality:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: quality is a mapping: {sorted(QUALITY_KEYS)}")
+    _known_keys(raw, QUALITY_KEYS, f"{where}: quality")
+    blocking = _listed(raw, "blocking", f"{where}: quality")
+    if unknown := sorted(set(blocking) - set(DIMENSIONS)):
+        raise ContractError(f"{where}: quality blocking names {unknown}, not dimensions {DIMENSIONS}")
+    rules = tuple(
+        _reconciliation(r, f"{where}: quality.consistency[{i}]")
+        for i, r in enumerate(_listed(raw, "consistency", f"{where}: quality"))
+    )
+    if len({r.name for r in rules}) != len(rules):
+        raise ContractError(f"{where}: a consistency rule name is used twice")
+    return Quality(
+        max_failing_ratio=float(raw.get("max_failing_ratio", 0.0)),
+        blocking=frozenset(blocking),
+        timeliness=_timeliness(raw.get("timeliness"), names, f"{where}: quality"),
+        consistency=rules,
+    )
 
 
 def _listed(raw: dict[str, Any], key: str, where: str) -> list[Any]:
@@ -395,7 +518,6 @@ def parse_contract(raw: Any, where: str = "contract", source: str = "") -> Contr
     retention = raw.get("retention")
     if retention is not None and retention not in RETENTION_TIERS:
         raise ContractError(f"{where}: retention {retention!r} not in {RETENTION_TIERS}")
-    quality = raw.get("quality") or {}
     contract = Contract(
         domain=_require(raw, "domain", where),
         layer=_require(raw, "layer", where),
@@ -405,7 +527,7 @@ def parse_contract(raw: Any, where: str = "contract", source: str = "") -> Contr
         description=raw.get("description", ""),
         columns=tuple(columns),
         partition_column=raw.get("partition_column"),
-        max_failing_ratio=float(quality.get("max_failing_ratio", 0.0)),
+        quality=_quality(raw.get("quality"), {c.name for c in columns}, where),
         grain=tuple(_listed(raw, "grain", where)),
         slo=_slo(raw.get("slo"), where),
         retention=retention,

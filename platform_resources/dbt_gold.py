@@ -27,7 +27,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from platform_resources.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY, refresh_when_upstream_changes
 from platform_resources.catalog import load_catalog
 from platform_resources.contract_assets import (
-    contract_check_spec,
+    blocks,
     contract_metadata,
     contract_tags,
     freshness_policy,
@@ -41,6 +41,7 @@ from platform_resources.iceberg_io import (
     written_metadata,
 )
 from platform_resources.partitions import DAILY, window_dates
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
 from platform_resources.settings import get_paths
 
 
@@ -122,7 +123,7 @@ def build_dbt_gold_assets(
     @dg.multi_asset(
         name=f"{domain}_gold_dbt",
         specs=specs,
-        check_specs=[*check_specs, *(contract_check_spec(c) for c in gold_contracts.values())],
+        check_specs=[*check_specs, *quality_check_specs(gold_contracts.values())],
         can_subset=True,
         partitions_def=DAILY,
         backfill_policy=CHUNKED_BACKFILL,
@@ -203,13 +204,8 @@ def _build_and_publish(
             target_path=workdir / "target",
         )
         events = list(invocation.stream())
-        failed_assets = {  # a dbt test with severity warn informs but does not withhold publication
-            e.asset_key
-            for e in events
-            if isinstance(e, dg.AssetCheckResult)
-            and not e.passed
-            and e.severity == dg.AssetCheckSeverity.ERROR
-        }
+        # a dbt test with severity warn informs but does not withhold publication
+        failed_assets = {e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and blocks(e)}
         unpublished = []
         with duckdb.connect(str(database), read_only=True) as con:
             for event in events:
@@ -225,8 +221,9 @@ def _build_and_publish(
                 )
                 frame = frame.cast(dict(contract.polars_schema()))
                 outcome = hold_to_contract(frame, contract)
-                yield outcome.check_result(key)
-                if key in failed_assets or not outcome.passed:
+                results = quality_check_results(outcome, timeliness_lags(frame, contract))
+                yield from results
+                if key in failed_assets or any(blocks(r) for r in results):
                     unpublished.append(key.to_user_string())
                     continue
                 table, rows = write_frames(

@@ -14,10 +14,11 @@ import dagster as dg
 import polars as pl
 
 from platform_resources.automation import CHUNKED_BACKFILL, RETRY, on_upstream_change
-from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
+from platform_resources.contract_assets import product_spec, publish_if_passed
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.partitions import DAILY, window_dates
 from platform_resources.ports import CONSUMES, ProductRead, consumed
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
 
 #: The rows for the days of ``window`` from the inputs, by product name (each read over its lookback).
 Compute = Callable[[tuple[dt.date, dt.date], Mapping[str, pl.DataFrame]], pl.DataFrame]
@@ -37,7 +38,7 @@ def build_derived_product(
                 metadata={CONSUMES: dg.MetadataValue.json(consumed(reads, contract.domain))},
             )
         ],
-        check_specs=[contract_check_spec(contract)],
+        check_specs=quality_check_specs([contract]),
         partitions_def=DAILY,
         backfill_policy=CHUNKED_BACKFILL,
         retry_policy=RETRY,
@@ -57,7 +58,7 @@ def build_derived_product(
                     metadata={"rows_read": dg.MetadataValue.json(read_rows)},
                 )
             ],
-            checks=[outcome.check_result(contract.asset_key)],
+            checks=quality_check_results(outcome, timeliness_lags(rows, contract)),
         )
 
     return derived

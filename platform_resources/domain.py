@@ -13,6 +13,8 @@ from platform_resources.output_ports import build_port_assets
 from platform_resources.partition_freshness import build_partition_freshness_checks
 from platform_resources.partitions import DAILY
 from platform_resources.resources import platform_resources
+from platform_resources.table_checks import build_table_checks
+from platform_resources.workspace import workspace_contracts
 
 
 def domain_definitions(
@@ -25,7 +27,8 @@ def domain_definitions(
     lands_events: bool = True,
 ) -> dg.Definitions:
     """The domain's assets and its products' file and stream ports, a daily job, the
-    automation sensor, the partition freshness checks and their sensor; Bronze and a
+    automation sensor, the partition freshness checks and their sensor, the reconciliation and
+    anomaly checks (run in the daily job after the tables they read); Bronze and a
     landing sensor when the domain receives events (a consumer domain reads other
     domains' ports instead)."""
     assets = [*assets, *build_port_assets(contracts)]
@@ -40,6 +43,9 @@ def domain_definitions(
     selection = dg.AssetSelection.groups(domain)
     if checks:  # the freshness checks run from their sensor, not in every landing run
         selection = selection - dg.AssetSelection.checks(*checks)
+    readable = {c.product_id: c for c in workspace_contracts().values()}
+    if table_checks := build_table_checks(domain, contracts, readable):
+        checks.append(table_checks)
     job = dg.define_asset_job(
         f"{domain}_daily",
         selection=selection,

@@ -13,9 +13,10 @@ import dagster as dg
 import polars as pl
 
 from platform_resources.automation import CHUNKED_BACKFILL, RETRY, refresh_when_upstream_changes
-from platform_resources.contract_assets import contract_check_spec, product_spec, publish_if_passed
+from platform_resources.contract_assets import product_spec, publish_if_passed
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.partitions import DAILY, window_dates
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
 
 #: The state of the entities created in ``window``, from the events of the window and its horizon.
 StateFunction = Callable[[pl.DataFrame, tuple[dt.date, dt.date]], pl.DataFrame]
@@ -43,7 +44,7 @@ def build_horizon_product(
                 automation_condition=refresh_when_upstream_changes(),
             )
         ],
-        check_specs=[contract_check_spec(contract)],
+        check_specs=quality_check_specs([contract]),
         ins={"events": dg.AssetIn(source.asset_key)},
         partitions_def=DAILY,
         backfill_policy=CHUNKED_BACKFILL,
@@ -54,7 +55,7 @@ def build_horizon_product(
         outcome = hold_to_contract(rows, contract)
         yield from publish_if_passed(
             outputs=[dg.Output(rows, output_name=contract.asset_key.to_python_identifier())],
-            checks=[outcome.check_result(contract.asset_key)],
+            checks=quality_check_results(outcome, timeliness_lags(rows, contract)),
         )
 
     return horizon_product

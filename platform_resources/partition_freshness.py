@@ -22,9 +22,9 @@ from functools import cache
 
 import dagster as dg
 
+from platform_resources.check_names import FRESHNESS
 from platform_resources.contracts import Contract
 
-CHECK_NAME = "partition_freshness"
 LOOKBACK_DAYS = 35  # the days measured: a month, plus the longest same-month lookback
 
 
@@ -119,7 +119,7 @@ def evaluation(contract: Contract, freshness: PartitionFreshness) -> dg.AssetChe
     late = {day: lag for day, lag in freshness.lags_minutes.items() if slo is not None and lag > slo}
     return dg.AssetCheckEvaluation(
         asset_key=contract.asset_key,
-        check_name=CHECK_NAME,
+        check_name=FRESHNESS,
         passed=not late,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
@@ -166,7 +166,7 @@ def build_partition_freshness_checks(
         name=f"{domain}_partition_freshness",
         specs=[
             dg.AssetCheckSpec(
-                CHECK_NAME,
+                FRESHNESS,
                 asset=s.key,
                 description="Each recent day's lag behind its inputs against the contract's freshness SLO.",
             )

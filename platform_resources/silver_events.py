@@ -24,13 +24,13 @@ from platform_resources.bronze import LANDING_DATE, bronze_keys
 from platform_resources.contract_assets import (
     QUARANTINE_ROLE,
     ROLE_TAG,
-    contract_check_spec,
     product_spec,
     publish_if_passed,
 )
 from platform_resources.contracts import FAILURE_CASES_SCHEMA, Contract, ContractOutcome
 from platform_resources.iceberg_io import PARTITION_EXPR, TableWindow
 from platform_resources.partitions import DAILY
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
 from platform_resources.resources import IO_MANAGER_KEY
 from platform_resources.staging import ROW_INDEX, frames, hold_staged_to_contract, scratch_duckdb, stage_frame
 from platform_resources.tokenize import token_macro_sql
@@ -196,6 +196,14 @@ def _extra_failures_sql(typing: EventTyping) -> str:
     return "\nUNION ALL\n".join(parts)
 
 
+def _timeliness_lags(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.Series | None:
+    rule = contract.quality.timeliness
+    if rule is None:
+        return None
+    lags = con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events").pl()
+    return timeliness_lags(lags, contract)
+
+
 def _with_raw_lines(rejected: pl.DataFrame, bronze: TableWindow) -> pl.DataFrame:
     """The rejected events with their raw line, read back from Bronze by file and line."""
     keys = ["source_file", "line_number"]
@@ -234,7 +242,7 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
                 deps=[bronze_events],
             ).with_io_manager_key(IO_MANAGER_KEY),
         ],
-        check_specs=[contract_check_spec(contract) for contract in products],
+        check_specs=quality_check_specs(products),
         ins={"bronze": dg.AssetIn(bronze_events)},
         partitions_def=DAILY,
         backfill_policy=CHUNKED_BACKFILL,
@@ -288,8 +296,10 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
                     ),
                 ],
                 checks=[
-                    outcome.check_result(typing.contract.asset_key, {"duplicates_removed": duplicates}),
-                    *(o.check_result(o.contract.asset_key) for o in child_outcomes),
+                    *quality_check_results(
+                        outcome, _timeliness_lags(con, typing.contract), {"duplicates_removed": duplicates}
+                    ),
+                    *(c for o in child_outcomes for c in quality_check_results(o)),
                 ],
                 always=[
                     dg.Output(
