@@ -69,6 +69,26 @@ def get_sensor_interval_seconds() -> int:
     return int(os.environ.get("MESHHOUSE_SENSOR_INTERVAL_SECONDS", "30"))
 
 
+def get_alert_interval_seconds() -> int:
+    """How often the alerting sensor evaluates (``MESHHOUSE_ALERT_INTERVAL_SECONDS``, 30)."""
+    return int(os.environ.get("MESHHOUSE_ALERT_INTERVAL_SECONDS", "30"))
+
+
+def get_alert_webhook_url() -> str | None:
+    """The Slack-compatible webhook alerts are posted to (``MESHHOUSE_ALERT_WEBHOOK_URL``), or None."""
+    return os.environ.get("MESHHOUSE_ALERT_WEBHOOK_URL") or None
+
+
+def get_alert_max_per_hour() -> int:
+    """At most this many alerts are posted in any rolling hour (``MESHHOUSE_ALERT_MAX_PER_HOUR``, 20)."""
+    return int(os.environ.get("MESHHOUSE_ALERT_MAX_PER_HOUR", "20"))
+
+
+def get_dagster_url() -> str:
+    """The Dagster UI that alerts link to (``MESHHOUSE_DAGSTER_URL``, default local ``dagster dev``)."""
+    return os.environ.get("MESHHOUSE_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/")
+
+
 def get_export_root() -> str:
     """Where file ports write: ``MESHHOUSE_EXPORT_URI`` (a folder or ``s3://bucket/prefix``), else
     ``$MESHHOUSE_HOME/exports``."""
