@@ -16,7 +16,7 @@ DAGSTER_PORT ?= 3000
 DEMO_DAYS ?= 3
 DEMO_EVENTS_PER_DAY ?= 5000
 
-.PHONY: help env browser run demo test catalog bench governance lint format dagster-home clean
+.PHONY: help env browser run demo test catalog slo bench governance lint format dagster-home clean
 
 help:
 	@echo "make run    - set up, simulate demo data, start Dagster (UI on :$(DAGSTER_PORT)) with sensors running"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench  - benchmark Bronze -> Silver against the DuckDB limit and a pandas peer"
 	@echo "make governance - contracts check against CONTRACTS_BASE (default HEAD~1) and the governance lint"
 	@echo "make catalog - write the static data catalog to \$$MESHHOUSE_HOME/catalog (index.html, index.json)"
+	@echo "make slo    - write the SLO report to \$$MESHHOUSE_HOME/slo from the \$$DAGSTER_HOME instance"
 	@echo "make lint   - ruff"
 
 $(TOOLS)/bin/uv:
@@ -56,6 +57,9 @@ test: env browser
 
 catalog: env
 	$(RUN) meshhouse catalog --out $(MESHHOUSE_HOME)/catalog
+
+slo: env dagster-home
+	$(RUN) meshhouse slo report --out $(MESHHOUSE_HOME)/slo
 
 bench: env
 	$(RUN) meshhouse bench --json

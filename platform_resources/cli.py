@@ -157,6 +157,34 @@ def _catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _slo_report(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    if not os.environ.get("DAGSTER_HOME"):
+        print(
+            "slo report: DAGSTER_HOME is not set; the report reads check evaluations and "
+            "materializations from a Dagster instance (e.g. DAGSTER_HOME=$MESHHOUSE_HOME/dagster)",
+            file=sys.stderr,
+        )
+        return 2
+
+    import dagster as dg
+
+    from platform_resources.slo_report import slo_report, summary_rows, write_slo_report
+    from platform_resources.workspace import workspace_contracts, workspace_definitions
+
+    report = slo_report(dg.DagsterInstance.get(), workspace_contracts(), workspace_definitions(), args.days)
+    index = write_slo_report(report, Path(args.out))
+    rows = summary_rows(report)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"slo report: {len(report.products)} products over {report.window_days} days")
+    print(f"open {index.resolve()}")
+    return 0
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", action="append", help="domain to simulate (repeatable; default: all)")
     parser.add_argument("--days", type=int, default=3, help="number of days, ending with --end-date")
@@ -209,6 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     catalog = commands.add_parser("catalog", help="write the static data catalog (HTML pages and index.json)")
     catalog.add_argument("--out", required=True, help="folder to write the catalog into")
     catalog.set_defaults(run=_catalog)
+    slo = commands.add_parser("slo", help="service level objectives").add_subparsers(
+        dest="action", required=True
+    )
+    report = slo.add_parser(
+        "report", help="attainment, error budget left, breaches and adoption per domain and product"
+    )
+    report.add_argument("--out", required=True, help="folder to write the report into")
+    report.add_argument("--days", type=int, default=30, help="the window, in days before now")
+    report.set_defaults(run=_slo_report)
     governance = commands.add_parser("governance", help="federated governance rules").add_subparsers(
         dest="action", required=True
     )

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
+import pyarrow as pa
 from pyiceberg.exceptions import NoSuchTableError
 
 from platform_resources.catalog import load_catalog
@@ -67,7 +68,10 @@ class DayStats:
 def day_stats(contract: Contract) -> dict[dt.date, DayStats]:
     """Rows and null counts per partition day, from the table's data file metadata."""
     table = load_catalog().load_table(contract.product_id)
-    files = table.inspect.files().to_pylist()
+    try:
+        files = table.inspect.files().to_pylist()
+    except pa.ArrowInvalid:  # pyiceberg cannot list the files of a table that has none
+        return {}
     schema = table.schema()
     nullable = {c.name for c in contract.columns if not c.required}
     rows: dict[dt.date, int] = defaultdict(int)

@@ -1,5 +1,5 @@
 """The platform code location: operations events (health checks, webhooks) to Gold, the health
-probe, and the data catalog."""
+probe, the data catalog and the SLO report."""
 
 import dagster as dg
 
@@ -8,6 +8,8 @@ from domains.platform.data_catalog import catalog_job, catalog_schedule, data_pr
 from domains.platform.gold import DBT_PROJECT_DIR, platform_gold
 from domains.platform.health import health_probe_job, health_probe_schedule
 from domains.platform.silver import platform_silver_events
+from domains.platform.slo_report import slo_report_asset, slo_report_job, slo_report_schedule
+from platform_resources.alerting import build_alert_sensor
 from platform_resources.domain import domain_definitions
 
 defs = dg.Definitions.merge(
@@ -19,8 +21,9 @@ defs = dg.Definitions.merge(
         dbt_project_dir=DBT_PROJECT_DIR,
     ),
     dg.Definitions(
-        assets=[data_products],
-        jobs=[health_probe_job, catalog_job],
-        schedules=[health_probe_schedule, catalog_schedule],
+        assets=[data_products, slo_report_asset],
+        jobs=[health_probe_job, catalog_job, slo_report_job],
+        schedules=[health_probe_schedule, catalog_schedule, slo_report_schedule],
+        sensors=[build_alert_sensor()],
     ),
 )

@@ -1,0 +1,61 @@
+"""The SLO report as an asset of the platform: rebuilt every 30 minutes (a schedule, RUNNING).
+
+It writes the report (``platform_resources/slo_report.py``) to ``$MESHHOUSE_HOME/slo`` from
+the running instance, and reports in the UI a table per product, each domain's attainment
+and worst error budget left (numbers the UI plots across materializations) and the breaches.
+"""
+
+import dagster as dg
+
+from platform_resources.automation import RETRY
+from platform_resources.settings import get_paths
+from platform_resources.slo_report import slo_report, summary_rows, write_slo_report
+from platform_resources.workspace import workspace_contracts, workspace_definitions
+
+SLO_REPORT_KEY = dg.AssetKey(["platform", "slo", "report"])
+
+
+def _markdown(rows: list[list[str]]) -> str:
+    header, *body = rows
+    lines = [header, ["---"] * len(header), *body]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+@dg.asset(
+    key=SLO_REPORT_KEY,
+    group_name="slo",  # not in platform's daily (partitioned) job
+    owners=["team:platform"],
+    kinds={"html", "png"},
+    tags={"layer": "slo"},
+    retry_policy=RETRY,
+    description="The SLO report: per domain and product, attainment over 30 days, error budget "
+    "left, each breach with its cause, and who reads each product (HTML, JSON, CSV, charts).",
+)
+def slo_report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    out = get_paths().home / "slo"
+    report = slo_report(context.instance, workspace_contracts(), workspace_definitions())
+    index = write_slo_report(report, out)
+    per_domain: dict[str, dg.MetadataValue] = {}
+    for d in report.domains:
+        if d.attainment is not None:
+            per_domain[f"attainment_{d.domain}"] = dg.MetadataValue.float(d.attainment)
+        if d.worst_budget_left is not None:
+            per_domain[f"budget_left_{d.domain}"] = dg.MetadataValue.float(d.worst_budget_left)
+    found = [b for p in report.products for b in p.breaches]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/uri": str(index),
+            "window_days": dg.MetadataValue.int(report.window_days),
+            "products": dg.MetadataValue.int(len(report.products)),
+            "breaches": dg.MetadataValue.int(len(found)),
+            "ongoing_breaches": dg.MetadataValue.int(sum(1 for b in found if b.end is None)),
+            **per_domain,
+            "products_table": dg.MetadataValue.md(_markdown(summary_rows(report))),
+        }
+    )
+
+
+slo_report_job = dg.define_asset_job("platform_slo_report", selection=[SLO_REPORT_KEY])
+slo_report_schedule = dg.ScheduleDefinition(
+    job=slo_report_job, cron_schedule="*/30 * * * *", default_status=dg.DefaultScheduleStatus.RUNNING
+)
