@@ -8,8 +8,8 @@ row count (from Iceberg metadata, no data read), sample queries and the domains 
 consume it (from the consumers' pinned reads).
 
 SLO status: freshness is the age of the last materialization against
-``freshness_minutes``; accuracy is the share of rows that passed the latest ``contract``
-check; completeness the share of required values present in it. A product never
+``freshness_minutes``; completeness and accuracy are the values the latest
+``completeness`` and ``accuracy`` checks measured (``quality_dimensions``). A product never
 materialized or checked has no status (None), never a guessed one.
 """
 
@@ -21,8 +21,9 @@ from typing import Any
 import dagster as dg
 from pyiceberg.exceptions import NoSuchTableError
 
+from platform_resources.check_names import ACCURACY, COMPLETENESS
 from platform_resources.contract_changes import consumers_by_uri
-from platform_resources.contracts import CONTRACT_CHECK, Contract
+from platform_resources.contracts import Contract
 from platform_resources.iceberg_io import count_rows
 from platform_resources.workspace import asset_specs
 
@@ -65,13 +66,18 @@ def _last_materialization(instance: dg.DagsterInstance | None, key: dg.AssetKey)
     }
 
 
-def _latest_check(instance: dg.DagsterInstance | None, key: dg.AssetKey) -> Mapping[str, Any] | None:
+def _latest_measures(instance: dg.DagsterInstance | None, key: dg.AssetKey) -> dict[str, float]:
+    """The latest measured value of the product's completeness and accuracy checks."""
     if instance is None:
-        return None
-    check_key = dg.AssetCheckKey(key, CONTRACT_CHECK)
-    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key]).get(check_key)
-    evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
-    return getattr(evaluation, "metadata", None)
+        return {}
+    keys = [dg.AssetCheckKey(key, name) for name in (COMPLETENESS, ACCURACY)]
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    measured = {}
+    for check_key, record in records.items():
+        evaluation = record.evaluation
+        if evaluation is not None and "measured" in evaluation.metadata:
+            measured[check_key.name] = evaluation.metadata["measured"].value
+    return measured
 
 
 def _status(target: float, measured: float | None, higher_is_better: bool = True) -> dict[str, Any]:
@@ -80,26 +86,17 @@ def _status(target: float, measured: float | None, higher_is_better: bool = True
 
 
 def slo_status(
-    contract: Contract, last: Mapping[str, Any] | None, check: Mapping[str, Any] | None, now: dt.datetime
+    contract: Contract, last: Mapping[str, Any] | None, measured: Mapping[str, float], now: dt.datetime
 ) -> dict[str, Any] | None:
     if contract.slo is None:
         return None
     age = None
     if last is not None:
         age = (now - dt.datetime.fromisoformat(last["timestamp"])).total_seconds() / 60
-    accuracy = completeness = None
-    if check is not None:
-        rows = check["rows_checked"].value
-        accuracy = 1 - check["failing_ratio"].value if rows else None
-        missing = sum(
-            n for rule, n in check["failure_counts"].value.items() if rule.endswith(": not_nullable")
-        )
-        required = sum(1 for c in contract.columns if c.required)
-        completeness = 1 - missing / (rows * required) if rows and required else None
     return {
         "freshness_minutes": _status(contract.slo.freshness_minutes, age, higher_is_better=False),
-        "accuracy": _status(contract.slo.accuracy, accuracy),
-        "completeness": _status(contract.slo.completeness, completeness),
+        "accuracy": _status(contract.slo.accuracy, measured.get(ACCURACY)),
+        "completeness": _status(contract.slo.completeness, measured.get(COMPLETENESS)),
     }
 
 
@@ -162,7 +159,7 @@ def product_facts(
                     for c in contract.columns
                 ],
                 "slo": contract.slo and vars(contract.slo),
-                "slo_status": slo_status(contract, last, _latest_check(instance, key), now),
+                "slo_status": slo_status(contract, last, _latest_measures(instance, key), now),
                 "upstream": _keys(upstream.get(key, set())),
                 "downstream": _keys(downstream.get(key, set())),
                 "upstream_domains": sorted({k.path[0] for k in ancestors} - {contract.domain}),

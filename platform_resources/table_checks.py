@@ -4,8 +4,9 @@ One multi-asset check per domain (``<domain>_table_checks``), run in the daily j
 the assets it reads, over the run's partition window (the last 7 days when run alone):
 
 - ``consistency_<name>``: a contract's reconciliation across tables or domains (SQL over
-  ``<domain>.<layer>_<name>`` views of the window); passes while the consistent share
-  stays at or above its minimum; ERROR (blocking downstream) or warning per contract.
+  ``<domain>.<layer>_<name>`` views of the window; another domain's tables through its
+  published ports only; a table not written yet is empty); passes while the consistent
+  share stays at or above its minimum; ERROR (blocking downstream) or warning per contract.
 - ``volume_anomaly`` and ``null_rate_anomaly`` (warnings): each checked day's rows, and
   each nullable column's null share, against the ``TRAILING_DAYS`` partitions before
   it, from the Iceberg data files' metadata (no data read). The expected range is the
@@ -188,7 +189,7 @@ def consistency_evaluation(
     window: tuple[dt.date, dt.date],
 ) -> dg.AssetCheckResult:
     """Run the rule's SQL over the window's views of the tables it reads."""
-    con = query_connection([readable[t] for t in rule.reads], window)
+    con = query_connection([readable[t] for t in rule.reads], window, empty_if_missing=True)
     try:
         consistent, checked = con.sql(rule.sql).fetchone() or (0, 0)
     finally:
@@ -236,6 +237,13 @@ def build_table_checks(
             if missing := [t for t in rule.reads if t not in readable]:
                 raise dg.DagsterInvalidDefinitionError(
                     f"{contract.uri} consistency {rule.name} reads unknown tables {missing}"
+                )
+            if private := [
+                t for t in rule.reads if readable[t].domain != domain and not readable[t].published
+            ]:
+                raise dg.DagsterInvalidDefinitionError(
+                    f"{contract.uri} consistency {rule.name} reads {private}: another domain's "
+                    "tables are readable through their output ports only"
                 )
             spec = dg.AssetCheckSpec(
                 CONSISTENCY_PREFIX + rule.name,

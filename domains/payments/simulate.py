@@ -1,8 +1,13 @@
-"""The payment service's events: each payment authorized, then captured or failed, maybe refunded.
+"""The payment service's events: the payment of every order the orders service sees paid.
 
-Payments are generated one day at a time; a capture or failure follows its authorization
-within hours, a refund follows its capture within days. Events after the last simulated
-day have not happened yet and are not written.
+The orders come from the simulated world the orders service draws from too
+(``platform_resources/order_world.py``): each paid order's payment is authorized just
+before its ``order.paid`` event and captured at it, for the order's total, currency,
+customer and payment method, under the order's correlation id. A share ``P_DECLINED``
+of them was declined first (a failed payment of its own, then the customer's retry); a
+refunded order's payment is refunded just after the order's refund. So the volume
+follows the orders: about 0.45 payment events per order event. Events after the last
+simulated day have not happened yet and are not written.
 """
 
 from __future__ import annotations
@@ -13,61 +18,72 @@ import numpy as np
 import polars as pl
 
 from platform_resources.envelope import envelope_json
+from platform_resources.order_world import OrdersOfDay, orders_of_day
 from platform_resources.simulation import FaultRates, uuid4s, write_landing
 
 DOMAIN = "payments"
-METHODS = ("card", "paypal", "bank_transfer", "apple_pay")
-CURRENCIES = ("USD", "EUR", "GBP")
-REGIONS = ("us-east-1", "eu-west-1", "eu-west-2")  # one per currency
 FAILURE_REASONS = ("insufficient_funds", "card_declined", "fraud_suspected", "timeout")
-P_FAIL, P_REFUND = 0.08, 0.04
-EVENTS_PER_PAYMENT = 2 + (1 - P_FAIL) * P_REFUND
-HOUR_US, DAY_US = 3_600_000_000, 86_400_000_000
+P_DECLINED = 0.08
+SECOND_US = 1_000_000
 
 
-def _payments(rng: np.random.Generator, day: dt.date, n: int) -> pl.DataFrame:
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    currency = rng.integers(len(CURRENCIES), size=n)
-    return pl.DataFrame(
-        {
-            "payment_id": uuid4s(rng, n),
-            "order_id": uuid4s(rng, n),
-            "user_id": [f"user-{u:06d}" for u in rng.integers(20_000, size=n)],
-            "amount": np.round(rng.gamma(2.0, 40.0, size=n) + 1, 2),
-            "currency": np.array(CURRENCIES)[currency],
-            "region": np.array(REGIONS)[currency],
-            "method": np.array(METHODS)[rng.integers(len(METHODS), size=n)],
-            "correlation_id": uuid4s(rng, n),
-            "session_id": uuid4s(rng, n),
-            "authorized_ts": start + pl.Series(rng.random(n) * DAY_US).cast(pl.Duration("us")),
-        }
+def _seconds(rng: np.random.Generator, n: int, low: float, high: float) -> pl.Series:
+    return pl.Series(rng.uniform(low, high, size=n) * SECOND_US).cast(pl.Duration("us"))
+
+
+def _payments(rng: np.random.Generator, world: OrdersOfDay) -> pl.DataFrame:
+    """One payment per paid order (captured), plus the declined first attempts."""
+    paid = world.changes.filter(pl.col("status") == "paid")
+    n = paid.height
+    payments = paid.select(
+        "order_id",
+        "user_id",
+        "currency",
+        "region",
+        "correlation_id",
+        "session_id",
+        pl.col("total").alias("amount"),
+        pl.col("payment_method").alias("method"),
+        pl.col("event_ts").alias("settled_ts"),
+    ).with_columns(
+        payment_id=uuid4s(rng, n),
+        status=pl.lit("captured"),
+        authorized_ts=pl.col("settled_ts") - _seconds(rng, n, 1, 120),
     )
+    declined = payments.filter(pl.Series(rng.random(n) < P_DECLINED))
+    declined = declined.with_columns(
+        payment_id=uuid4s(rng, declined.height),
+        status=pl.lit("failed"),
+        settled_ts=pl.col("authorized_ts") - _seconds(rng, declined.height, 30, 600),
+        failure_reason=pl.Series(
+            np.array(FAILURE_REASONS)[rng.integers(len(FAILURE_REASONS), size=declined.height)]
+        ),
+    ).with_columns(authorized_ts=pl.col("settled_ts") - _seconds(rng, declined.height, 1, 120))
+    return pl.concat([payments, declined], how="diagonal")
 
 
-def _events(rng: np.random.Generator, payments: pl.DataFrame) -> pl.DataFrame:
-    n = payments.height
-    failed = rng.random(n) < P_FAIL
-    refunded = ~failed & (rng.random(n) < P_REFUND)
-    settle = pl.Series(rng.uniform(0.01, 6, size=n) * HOUR_US).cast(pl.Duration("us"))
-    refund = pl.Series(rng.uniform(1, 10, size=n) * DAY_US).cast(pl.Duration("us"))
-    reason = np.array(FAILURE_REASONS)[rng.integers(len(FAILURE_REASONS), size=n)]
+def _events(rng: np.random.Generator, world: OrdersOfDay) -> pl.DataFrame:
+    payments = _payments(rng, world)
+    refunds = world.changes.filter(pl.col("status") == "refunded").select(
+        "order_id", refund_ts=pl.col("event_ts")
+    )
     authorized = payments.with_columns(status=pl.lit("authorized"), event_ts=pl.col("authorized_ts"))
-    settled = payments.with_columns(
-        status=pl.when(pl.Series(failed)).then(pl.lit("failed")).otherwise(pl.lit("captured")),
-        event_ts=pl.col("authorized_ts") + settle,
-        failure_reason=pl.when(pl.Series(failed)).then(pl.Series(reason)),
+    settled = payments.with_columns(event_ts=pl.col("settled_ts"))
+    refunded = (
+        payments.filter(pl.col("status") == "captured")
+        .join(refunds, on="order_id")
+        .with_columns(status=pl.lit("refunded"))
     )
-    refunds = payments.with_columns(
-        status=pl.lit("refunded"), event_ts=pl.col("authorized_ts") + settle + refund
-    ).filter(pl.Series(refunded))
-    return pl.concat([authorized, settled, refunds], how="diagonal")
+    refunded = refunded.with_columns(event_ts=pl.col("refund_ts") + _seconds(rng, refunded.height, 1, 60))
+    return pl.concat([authorized, settled, refunded.drop("refund_ts")], how="diagonal")
 
 
 def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
+    """``events_per_day`` sizes the world's orders (as for the orders service), not the payments."""
     rng = np.random.default_rng(seed + 2)
     totals: dict[str, int] = {}
     for day in days:
-        events = _events(rng, _payments(rng, day, max(1, round(events_per_day / EVENTS_PER_PAYMENT))))
+        events = _events(rng, orders_of_day(seed, day, events_per_day))
         events = events.filter(pl.col("event_ts").dt.date() <= days[-1])
         events = events.with_columns(
             event_id=uuid4s(rng, events.height),

@@ -3,13 +3,24 @@ and tables whose newest day breaks the trailing volume and null-rate pattern."""
 
 import datetime as dt
 
+import dagster as dg
 import polars as pl
 import pytest
 
 from domains.orders.contracts import CONTRACTS
+from domains.orders.simulate import simulate as simulate_orders
+from domains.payments.contracts import CONTRACTS as CONTRACTS_OF_PAYMENTS
+from domains.payments.simulate import simulate as simulate_payments
 from platform_resources.catalog import load_catalog
 from platform_resources.iceberg_io import read_table, table_identifier, write_frames
-from platform_resources.table_checks import day_stats, null_rate_evaluation, volume_evaluation
+from platform_resources.simulation import FaultRates
+from platform_resources.table_checks import (
+    consistency_evaluation,
+    day_stats,
+    null_rate_evaluation,
+    volume_evaluation,
+)
+from platform_resources.workspace import domain_module, workspace_contracts
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import check, rows, run_orders
 
@@ -125,3 +136,54 @@ def test_a_day_off_its_trailing_pattern_is_an_anomaly_with_the_expected_range(ho
     assert null_rate_evaluation(contract, stats, [ordinary]).passed
     short = volume_evaluation(contract, stats, [history[2]])  # 2 days of history
     assert short.passed and "not enough history" in short.description
+
+
+def test_orders_reconcile_with_the_payments_captured_for_them(home, instance) -> None:
+    """The simulators share one world: payments captures what orders sells; then captures go missing."""
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3)
+    simulate_orders([day], 2_000, 7, FaultRates())
+    simulate_payments([day], 2_000, 7, FaultRates())
+    assert _run("payments", instance, day).success
+    result = _run("orders", instance, day)
+
+    reconciled = check(
+        result, "orders/gold/orders_by_status", "consistency_paid_orders_match_captured_payments"
+    )
+    currencies = read_table("orders.gold_orders_by_status").collect()["currency"].n_unique()
+    assert reconciled.passed
+    assert reconciled.metadata["checked"].value == currencies == 3  # every currency of the day compared
+    assert reconciled.metadata["measured"].value == 1.0
+
+    # payments publishes a settlement that lost a third of the day's EUR captures
+    settlement = CONTRACTS_OF_PAYMENTS["daily_settlement"]
+    lost = read_table(settlement.product_id).collect()
+    lost = lost.with_columns(
+        pl.when(pl.col("currency") == "EUR")
+        .then(pl.col("captured_amount") * 2 / 3)
+        .otherwise(pl.col("captured_amount"))
+        .cast(pl.Decimal(18, 2))
+        .alias("captured_amount")
+    )
+    write_frames(
+        load_catalog(),
+        settlement.product_id,
+        lost,
+        partition_column=settlement.partition_column,
+        window=(day, day + dt.timedelta(days=1)),
+        schema=settlement.iceberg_schema(),
+    )
+
+    rule = CONTRACTS["orders_by_status"].quality.consistency[0]
+    readable = {c.product_id: c for c in workspace_contracts().values()}
+    broken = consistency_evaluation(
+        CONTRACTS["orders_by_status"], rule, readable, (day, day + dt.timedelta(days=1))
+    )
+    assert not broken.passed
+    assert broken.metadata["measured"].value == pytest.approx(2 / 3)  # EUR no longer matches
+    assert broken.metadata["threshold"].value == 0.98
+    assert "BREACHED" in (broken.description or "")
+
+
+def _run(domain: str, instance: dg.DagsterInstance, day: dt.date) -> dg.ExecuteInProcessResult:
+    job = domain_module(domain, "definitions").defs.resolve_job_def(f"{domain}_daily")
+    return job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False)
