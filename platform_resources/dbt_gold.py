@@ -41,7 +41,7 @@ from platform_resources.iceberg_io import (
     written_metadata,
 )
 from platform_resources.partitions import DAILY, window_dates
-from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs
 from platform_resources.settings import get_paths
 
 
@@ -221,7 +221,7 @@ def _build_and_publish(
                 )
                 frame = frame.cast(dict(contract.polars_schema()))
                 outcome = hold_to_contract(frame, contract)
-                results = quality_check_results(outcome, timeliness_lags(frame, contract))
+                results = quality_check_results(outcome, frame)
                 yield from results
                 if key in failed_assets or any(blocks(r) for r in results):
                     unpublished.append(key.to_user_string())

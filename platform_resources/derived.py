@@ -18,7 +18,7 @@ from platform_resources.contract_assets import product_spec, publish_if_passed
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.partitions import DAILY, window_dates
 from platform_resources.ports import CONSUMES, ProductRead, consumed
-from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs
 
 #: The rows for the days of ``window`` from the inputs, by product name (each read over its lookback).
 Compute = Callable[[tuple[dt.date, dt.date], Mapping[str, pl.DataFrame]], pl.DataFrame]
@@ -58,7 +58,7 @@ def build_derived_product(
                     metadata={"rows_read": dg.MetadataValue.json(read_rows)},
                 )
             ],
-            checks=quality_check_results(outcome, timeliness_lags(rows, contract)),
+            checks=quality_check_results(outcome, rows),
         )
 
     return derived

@@ -16,7 +16,7 @@ from platform_resources.automation import CHUNKED_BACKFILL, RETRY, refresh_when_
 from platform_resources.contract_assets import product_spec, publish_if_passed
 from platform_resources.contracts import Contract, hold_to_contract
 from platform_resources.partitions import DAILY, window_dates
-from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs
 
 #: The state of the entities created in ``window``, from the events of the window and its horizon.
 StateFunction = Callable[[pl.DataFrame, tuple[dt.date, dt.date]], pl.DataFrame]
@@ -55,7 +55,7 @@ def build_horizon_product(
         outcome = hold_to_contract(rows, contract)
         yield from publish_if_passed(
             outputs=[dg.Output(rows, output_name=contract.asset_key.to_python_identifier())],
-            checks=quality_check_results(outcome, timeliness_lags(rows, contract)),
+            checks=quality_check_results(outcome, rows),
         )
 
     return horizon_product

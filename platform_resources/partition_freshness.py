@@ -40,21 +40,31 @@ class PartitionFreshness:
         return max(self.lags_minutes.values(), default=0.0)
 
 
-def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey, since: float) -> dict[str, float]:
-    """The timestamp of the newest materialization of each partition of ``key`` since ``since``."""
-    latest: dict[str, float] = {}
+def materializations(
+    instance: dg.DagsterInstance, key: dg.AssetKey, since: float, until: float | None = None
+) -> Iterator[dg.EventLogRecord]:
+    """Every materialization record of ``key`` in ``[since, until)``, a page at a time."""
     cursor = None
     while True:
         result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_timestamp=since), limit=1000, cursor=cursor
+            dg.AssetRecordsFilter(asset_key=key, after_timestamp=since, before_timestamp=until),
+            limit=1000,
+            cursor=cursor,
         )
-        for record in result.records:
-            partition = record.partition_key
-            if partition is not None:
-                latest[partition] = max(latest.get(partition, 0.0), record.timestamp)
+        yield from result.records
         if not result.has_more:
-            return latest
+            return
         cursor = result.cursor
+
+
+def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey, since: float) -> dict[str, float]:
+    """The timestamp of the newest materialization of each partition of ``key`` since ``since``."""
+    latest: dict[str, float] = {}
+    for record in materializations(instance, key, since):
+        partition = record.partition_key
+        if partition is not None:
+            latest[partition] = max(latest.get(partition, 0.0), record.timestamp)
+    return latest
 
 
 def _window(dep: dg.AssetDep) -> tuple[int, int]:

@@ -22,7 +22,12 @@ def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return time_window_dates(context.partition_time_window)
 
 
+def days_of(window: tuple[dt.date, dt.date]) -> list[dt.date]:
+    """The days of a ``[start, end)`` window."""
+    start, end = window
+    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
+
+
 def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
     """The days of the run's partition window."""
-    start, end = window_dates(context)
-    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
+    return days_of(window_dates(context))

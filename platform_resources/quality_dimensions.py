@@ -87,11 +87,11 @@ def _rows_failing(outcome: ContractOutcome, checks: pl.Expr) -> int:
     return outcome.failure_cases.filter(checks & pl.col("index").is_not_null())["index"].n_unique()
 
 
-def measures(outcome: ContractOutcome, lags_minutes: pl.Series | None = None) -> list[Measure]:
+def measures(outcome: ContractOutcome, rows_timed: pl.DataFrame | None = None) -> list[Measure]:
     """Each dimension of the product, measured over the rows checked.
 
-    ``lags_minutes``: each row's minutes from event time to availability, when the
-    contract declares timeliness (``timeliness_lags``).
+    ``rows_timed``: the rows (at least the contract's timeliness columns), when the
+    contract declares timeliness.
     """
     contract, rows = outcome.contract, outcome.rows_checked
     check = pl.col("check")
@@ -108,7 +108,7 @@ def measures(outcome: ContractOutcome, lags_minutes: pl.Series | None = None) ->
     found = []
     for dimension in dimensions(contract):
         if dimension == TIMELINESS:
-            found.append(_timeliness(contract, lags_minutes))
+            found.append(_timeliness(contract, rows_timed))
             continue
         share = 1 - failing[dimension] / rows if rows else 1.0
         found.append(
@@ -124,20 +124,13 @@ def measures(outcome: ContractOutcome, lags_minutes: pl.Series | None = None) ->
     return found
 
 
-def timeliness_lags(frame: pl.DataFrame | pl.LazyFrame, contract: Contract) -> pl.Series | None:
-    """Each row's minutes from its event time to its availability, per the contract's columns."""
+def _timeliness(contract: Contract, rows: pl.DataFrame | None) -> Measure:
+    """The rows' minutes from event time to availability, per the contract's columns."""
     rule = contract.quality.timeliness
-    if rule is None:
-        return None
-    lags = frame.lazy().select(
+    assert rule is not None and rows is not None, f"{contract.product_id}: timeliness not measured"
+    lags = rows.select(
         ((pl.col(rule.available_at) - pl.col(rule.event_time)).dt.total_milliseconds() / 60_000).alias("lag")
-    )
-    return lags.collect()["lag"].drop_nulls()
-
-
-def _timeliness(contract: Contract, lags: pl.Series | None) -> Measure:
-    rule = contract.quality.timeliness
-    assert rule is not None and lags is not None, f"{contract.product_id}: timeliness lags not measured"
+    )["lag"].drop_nulls()
 
     def minutes(value: object) -> float:
         return round(float(value), 2) if isinstance(value, int | float) else 0.0
@@ -189,13 +182,17 @@ def _result(contract: Contract, m: Measure) -> dg.AssetCheckResult:
 
 
 def quality_check_results(
-    outcome: ContractOutcome, lags_minutes: pl.Series | None = None, extra: dict | None = None
+    outcome: ContractOutcome, rows_timed: pl.DataFrame | None = None, extra: dict | None = None
 ) -> list[dg.AssetCheckResult]:
-    """The contract check's result (``extra`` added to its metadata) and each dimension's."""
+    """The contract check's result (``extra`` added to its metadata) and each dimension's.
+
+    ``rows_timed``: the rows checked (or their timeliness columns), for a contract that
+    declares timeliness.
+    """
     contract = outcome.contract
     return [
         outcome.check_result(contract.asset_key, extra),
-        *(_result(contract, m) for m in measures(outcome, lags_minutes)),
+        *(_result(contract, m) for m in measures(outcome, rows_timed)),
     ]
 
 

@@ -30,7 +30,7 @@ from platform_resources.contract_assets import (
 from platform_resources.contracts import FAILURE_CASES_SCHEMA, Contract, ContractOutcome
 from platform_resources.iceberg_io import PARTITION_EXPR, TableWindow
 from platform_resources.partitions import DAILY
-from platform_resources.quality_dimensions import quality_check_results, quality_check_specs, timeliness_lags
+from platform_resources.quality_dimensions import quality_check_results, quality_check_specs
 from platform_resources.resources import IO_MANAGER_KEY
 from platform_resources.staging import ROW_INDEX, frames, hold_staged_to_contract, scratch_duckdb, stage_frame
 from platform_resources.tokenize import token_macro_sql
@@ -196,12 +196,12 @@ def _extra_failures_sql(typing: EventTyping) -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-def _timeliness_lags(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.Series | None:
+def _timed_events(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.DataFrame | None:
+    """The staged events' timeliness columns, when the contract declares timeliness."""
     rule = contract.quality.timeliness
     if rule is None:
         return None
-    lags = con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events").pl()
-    return timeliness_lags(lags, contract)
+    return con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events").pl()
 
 
 def _with_raw_lines(rejected: pl.DataFrame, bronze: TableWindow) -> pl.DataFrame:
@@ -297,7 +297,7 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
                 ],
                 checks=[
                     *quality_check_results(
-                        outcome, _timeliness_lags(con, typing.contract), {"duplicates_removed": duplicates}
+                        outcome, _timed_events(con, typing.contract), {"duplicates_removed": duplicates}
                     ),
                     *(c for o in child_outcomes for c in quality_check_results(o)),
                 ],

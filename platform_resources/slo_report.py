@@ -55,6 +55,7 @@ from platform_resources.check_names import (
     VOLUME_ANOMALY,
 )
 from platform_resources.contracts import Contract
+from platform_resources.partition_freshness import materializations
 from platform_resources.ports import consumes_of
 from platform_resources.workspace import asset_specs
 
@@ -278,18 +279,6 @@ def attainment(
     )
 
 
-def _consistency_checks(defs_by_domain: Mapping[str, dg.Definitions]) -> dict[dg.AssetKey, set[str]]:
-    """The ``consistency_<name>`` checks each asset declares (their names are not known in advance)."""
-    found: dict[dg.AssetKey, set[str]] = defaultdict(set)
-    for defs in defs_by_domain.values():
-        for definition in [*(defs.assets or ()), *(defs.asset_checks or ())]:
-            if isinstance(definition, dg.AssetsDefinition):
-                for key in definition.check_keys:
-                    if key.name.startswith(CONSISTENCY_PREFIX):
-                        found[key.asset_key].add(key.name)
-    return found
-
-
 def _dependents(
     defs_by_domain: Mapping[str, dg.Definitions],
 ) -> dict[dg.AssetKey, list[tuple[str, dg.AssetSpec]]]:
@@ -306,18 +295,8 @@ def _reads(
     instance: dg.DagsterInstance, key: dg.AssetKey, since: float, until: float
 ) -> tuple[int, float | None]:
     """How many times ``key`` was materialized in [since, until), and when last."""
-    count, last, cursor = 0, None, None
-    while True:
-        result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_timestamp=since, before_timestamp=until),
-            limit=_PAGE,
-            cursor=cursor,
-        )
-        count += len(result.records)
-        last = max([r.timestamp for r in result.records], default=last)
-        if not result.has_more:
-            return count, last
-        cursor = result.cursor
+    times = [r.timestamp for r in materializations(instance, key, since, until)]
+    return len(times), max(times, default=None)
 
 
 def _rollup(domain: str, products: Sequence[ProductSlo]) -> DomainRollup:
@@ -348,7 +327,6 @@ def slo_report(
     """The report over the ``window_days`` before ``now``, for every product version with an SLO."""
     now = now or dt.datetime.now(dt.UTC)
     since, until = (now - dt.timedelta(days=window_days)).timestamp(), now.timestamp()
-    consistency = _consistency_checks(defs_by_domain)
     dependents = _dependents(defs_by_domain)
     reads: dict[dg.AssetKey, tuple[int, float | None]] = {}
     slo_of = {check: slo for slo, check in SLO_CHECKS.items()}
@@ -358,7 +336,8 @@ def slo_report(
         if contract.slo is None:
             continue
         key = contract.asset_key
-        checks = [*SLO_CHECKS.values(), *OTHER_CHECKS, *sorted(consistency.get(key, ()))]
+        consistency = sorted(CONSISTENCY_PREFIX + rule.name for rule in contract.quality.consistency)
+        checks = [*SLO_CHECKS.values(), *OTHER_CHECKS, *consistency]
         history = {
             check: _evaluations(instance, dg.AssetCheckKey(key, check), since, until) for check in checks
         }

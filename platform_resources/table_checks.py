@@ -28,7 +28,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from platform_resources.catalog import load_catalog
 from platform_resources.check_names import CONSISTENCY_PREFIX, NULL_RATE_ANOMALY, VOLUME_ANOMALY
 from platform_resources.contracts import Contract, Reconciliation
-from platform_resources.partitions import time_window_dates
+from platform_resources.partitions import days_of, time_window_dates
 from platform_resources.product_sql import query_connection
 
 TRAILING_DAYS = 14
@@ -135,15 +135,16 @@ def null_rate_evaluation(
             expected = expected_range(trailing, NULL_RATE_TOLERANCE, relative=False)
             if expected is None:
                 continue
+            high = min(expected.high, 1.0)  # a share
             report.setdefault(day.isoformat(), {})[column] = {
                 "null_share": round(share, 4),
                 "low": round(expected.low, 4),
-                "high": round(min(expected.high, 1.0), 4),
+                "high": round(high, 4),
             }
             if not expected.holds(share):
                 anomalous.append(
                     f"{day} {column}: {share:.1%} null, "
-                    f"expected {expected.low:.1%}-{min(expected.high, 1):.1%} "
+                    f"expected {expected.low:.1%}-{high:.1%} "
                     f"(median {expected.median:.1%} of {expected.history} days before)"
                 )
     return _result(contract, NULL_RATE_ANOMALY, "null share", report, anomalous, short, worst)
@@ -271,7 +272,7 @@ def build_table_checks(
     @dg.multi_asset_check(name=f"{domain}_table_checks", specs=specs, can_subset=True)
     def table_checks(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         window = _window(context)
-        days = [window[0] + dt.timedelta(days=n) for n in range((window[1] - window[0]).days)]
+        days = days_of(window)
         stats: dict[dg.AssetKey, Mapping[dt.date, DayStats]] = {}
         for key in sorted(context.selected_asset_check_keys, key=lambda k: k.to_user_string()):
             contract, rule = rules[key]

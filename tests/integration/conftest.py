@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 import pytest
 
-from platform_resources.iceberg_io import read_table
+from platform_resources.catalog import load_catalog
+from platform_resources.contracts import Contract
+from platform_resources.iceberg_io import read_table, write_frames
 
 
 @pytest.fixture
@@ -33,6 +36,18 @@ def run_orders(instance: dg.DagsterInstance, day: dt.date, defs=None) -> dg.Exec
         from domains.orders.definitions import defs
     return defs.resolve_job_def("orders_daily").execute_in_process(
         partition_key=day.isoformat(), instance=instance, raise_on_error=False
+    )
+
+
+def publish_day(contract: Contract, frame: pl.DataFrame, day: dt.date) -> None:
+    """Write ``frame`` as the product's partition ``day``, as its producer's step would."""
+    write_frames(
+        load_catalog(),
+        contract.product_id,
+        frame,
+        partition_column=contract.partition_column,
+        window=(day, day + dt.timedelta(days=1)),
+        schema=contract.iceberg_schema(),
     )
 
 

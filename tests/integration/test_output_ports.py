@@ -17,25 +17,13 @@ import pytest
 
 from domains.growth.contracts import CONTRACTS as GROWTH
 from domains.payments.contracts import CONTRACTS as PAYMENTS
-from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import write_frames
 from platform_resources.output_ports import build_port_assets, file_path, stream_name, stream_subject
+from tests.integration.conftest import publish_day
 
 pytestmark = pytest.mark.integration
 D = dt.date(2026, 11, 20)
 SETTLEMENT = PAYMENTS["daily_settlement"]
 INFERENCES = GROWTH["model_inference_events"]
-
-
-def _publish(contract, frame: pl.DataFrame, day: dt.date) -> None:
-    write_frames(
-        load_catalog(),
-        contract.product_id,
-        frame,
-        partition_column=contract.partition_column,
-        window=(day, day + dt.timedelta(days=1)),
-        schema=contract.iceberg_schema(),
-    )
 
 
 def _port(contract, port_type: str) -> dg.AssetsDefinition:
@@ -64,12 +52,12 @@ def _settlement(day: dt.date, methods: list[str]) -> pl.DataFrame:
 
 def test_a_file_port_writes_each_day_once_and_a_rerun_replaces_it(home, instance) -> None:
     port = _port(SETTLEMENT, "file")
-    _publish(SETTLEMENT, _settlement(D, ["card", "paypal", "bank_transfer"]), D)
-    _publish(SETTLEMENT, _settlement(D + dt.timedelta(days=1), ["card"]), D + dt.timedelta(days=1))
+    publish_day(SETTLEMENT, _settlement(D, ["card", "paypal", "bank_transfer"]), D)
+    publish_day(SETTLEMENT, _settlement(D + dt.timedelta(days=1), ["card"]), D + dt.timedelta(days=1))
 
     for day in (D, D + dt.timedelta(days=1)):
         assert dg.materialize([port], partition_key=day.isoformat(), instance=instance).success
-    _publish(SETTLEMENT, _settlement(D, ["card", "paypal"]), D)  # the product changed that day
+    publish_day(SETTLEMENT, _settlement(D, ["card", "paypal"]), D)  # the product changed that day
     assert dg.materialize([port], partition_key=D.isoformat(), instance=instance).success
 
     path = file_path(SETTLEMENT, D)
@@ -120,7 +108,7 @@ def test_a_stream_port_holds_each_row_once_after_reruns_and_drops_rows_gone_from
     home, instance
 ) -> None:
     port = _port(INFERENCES, "stream")
-    _publish(INFERENCES, _inferences(["a", "b", "c"]), D)
+    publish_day(INFERENCES, _inferences(["a", "b", "c"]), D)
 
     assert dg.materialize([port], partition_key=D.isoformat(), instance=instance).success
     assert dg.materialize([port], partition_key=D.isoformat(), instance=instance).success  # a rerun
@@ -128,7 +116,7 @@ def test_a_stream_port_holds_each_row_once_after_reruns_and_drops_rows_gone_from
     assert sorted(m["row"]["user_token"] for m in first) == [f"tok_{u:0>32}" for u in "abc"]
     assert {m["uri"] for m in first} == {"data://growth/model_inference_events/v1"}
 
-    _publish(INFERENCES, _inferences(["a", "b"]), D)  # c's inference withdrawn
+    publish_day(INFERENCES, _inferences(["a", "b"]), D)  # c's inference withdrawn
     assert dg.materialize([port], partition_key=D.isoformat(), instance=instance).success
     after = asyncio.run(_messages(INFERENCES, D))
     assert sorted(m["row"]["user_token"] for m in after) == [f"tok_{u:0>32}" for u in "ab"]

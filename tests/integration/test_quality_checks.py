@@ -11,8 +11,7 @@ from domains.orders.contracts import CONTRACTS
 from domains.orders.simulate import simulate as simulate_orders
 from domains.payments.contracts import CONTRACTS as CONTRACTS_OF_PAYMENTS
 from domains.payments.simulate import simulate as simulate_payments
-from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import read_table, table_identifier, write_frames
+from platform_resources.iceberg_io import read_table
 from platform_resources.simulation import FaultRates
 from platform_resources.table_checks import (
     consistency_evaluation,
@@ -22,7 +21,7 @@ from platform_resources.table_checks import (
 )
 from platform_resources.workspace import domain_module, workspace_contracts
 from tests.conftest import order_created, write_landing
-from tests.integration.conftest import check, rows, run_orders
+from tests.integration.conftest import check, publish_day, rows, run_orders
 
 pytestmark = pytest.mark.integration
 D = dt.date(2026, 11, 20)
@@ -96,25 +95,10 @@ def _silver_orders(day: dt.date, n: int, null_country: float) -> pl.DataFrame:
 
 def test_a_day_off_its_trailing_pattern_is_an_anomaly_with_the_expected_range(home) -> None:
     contract = CONTRACTS["orders"]
-    catalog = load_catalog()
     history = [D - dt.timedelta(days=n) for n in range(10, 0, -1)]
     for day in history:  # ten ordinary days: 100 orders, 5% without a shipping country
-        write_frames(
-            catalog,
-            table_identifier(contract.asset_key),
-            _silver_orders(day, 100, 0.05),
-            partition_column="order_date",
-            window=(day, day + dt.timedelta(days=1)),
-            schema=contract.iceberg_schema(),
-        )
-    write_frames(  # then a day with 30 orders, none with a shipping country
-        catalog,
-        table_identifier(contract.asset_key),
-        _silver_orders(D, 30, 1.0),
-        partition_column="order_date",
-        window=(D, D + dt.timedelta(days=1)),
-        schema=contract.iceberg_schema(),
-    )
+        publish_day(contract, _silver_orders(day, 100, 0.05), day)
+    publish_day(contract, _silver_orders(D, 30, 1.0), D)  # then 30 orders, none with a shipping country
     stats = day_stats(contract)
 
     volume = volume_evaluation(contract, stats, [D])
@@ -164,14 +148,7 @@ def test_orders_reconcile_with_the_payments_captured_for_them(home, instance) ->
         .cast(pl.Decimal(18, 2))
         .alias("captured_amount")
     )
-    write_frames(
-        load_catalog(),
-        settlement.product_id,
-        lost,
-        partition_column=settlement.partition_column,
-        window=(day, day + dt.timedelta(days=1)),
-        schema=settlement.iceberg_schema(),
-    )
+    publish_day(settlement, lost, day)
 
     rule = CONTRACTS["orders_by_status"].quality.consistency[0]
     readable = {c.product_id: c for c in workspace_contracts().values()}

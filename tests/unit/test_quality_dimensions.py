@@ -12,7 +12,6 @@ from platform_resources.contracts import ContractError, hold_to_contract, parse_
 from platform_resources.quality_dimensions import (
     dimension_check_specs,
     quality_check_results,
-    timeliness_lags,
 )
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -50,7 +49,7 @@ def _frame(rows: list[tuple[str, str | None, int | None]], lag_minutes: float = 
 
 def _results(frame: pl.DataFrame) -> dict[str, dg.AssetCheckResult]:
     outcome = hold_to_contract(frame, CONTRACT)
-    return {r.check_name: r for r in quality_check_results(outcome, timeliness_lags(frame, CONTRACT))}
+    return {r.check_name: r for r in quality_check_results(outcome, frame)}
 
 
 GOOD = [(f"id-{i}", "a", i) for i in range(20)]
