@@ -35,3 +35,8 @@ def catalog_properties() -> dict[str, str]:
 
 def load_catalog() -> Catalog:
     return SqlCatalog(CATALOG_NAME, **catalog_properties())
+
+
+def table_identifiers(catalog: Catalog) -> list[str]:
+    """Every table in the catalog as ``namespace.name``, sorted."""
+    return sorted(".".join(t) for ns in catalog.list_namespaces() for t in catalog.list_tables(ns))

@@ -185,6 +185,166 @@ def _slo_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from platform_resources.access_policies import AccessDenied, AccessPolicyError
+    from platform_resources.secure_reader import referenced_tables, secure_connection
+
+    try:
+        con = secure_connection(args.role, referenced_tables(args.sql), query=args.sql)
+        relation = con.sql(args.sql)
+        if relation is not None:
+            relation.show(max_rows=args.max_rows, max_width=args.max_width)
+    except (AccessPolicyError, AccessDenied) as exc:
+        print(f"query: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:
+        print(f"query: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _requester(args: argparse.Namespace) -> str:
+    import getpass
+
+    return args.requested_by or getpass.getuser()
+
+
+def _gdpr_erase(args: argparse.Namespace) -> int:
+    from platform_resources.gdpr_erasure import erase_subject
+
+    report = erase_subject(args.subject, requested_by=_requester(args))
+    removed = sum(report.table_rows_removed.values())
+    print(
+        f"erasure {report.request_id} (subject {report.subject_reference}): "
+        f"{sum(report.landing_lines_removed.values())} landing lines, {removed} rows in "
+        f"{len(report.table_rows_removed)} tables, {sum(report.port_rows_removed.values())} port rows, "
+        f"{report.stream_messages_purged} stream messages; {report.snapshots_expired} snapshots expired, "
+        f"{report.files_deleted} files deleted"
+    )
+    for identifier, rows in sorted(report.table_rows_removed.items()):
+        print(f"  {identifier:<44} {rows:>8,} rows")
+    if not report.verified:
+        print(f"NOT VERIFIED: {len(report.findings)} file(s) still mention the subject:", file=sys.stderr)
+        for finding in report.findings:
+            print(f"  {finding}", file=sys.stderr)
+        return 1
+    print("verified: no file under the home mentions the subject")
+    return 0
+
+
+def _gdpr_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from platform_resources.access_policies import AccessPolicyError
+    from platform_resources.gdpr_export import export_for_role, write_export
+
+    try:
+        export = export_for_role(args.subject, args.role, _requester(args))
+    except AccessPolicyError as exc:
+        print(f"gdpr export: {exc}", file=sys.stderr)
+        return 2
+    out = write_export(export, Path(args.out))
+    rows = sum(len(r) for r in export["products"].values())
+    detokenized = "detokenized" if export["detokenized"] else "tokens kept"
+    print(f"{rows} rows from {len(export['products'])} products ({detokenized}) -> {out}")
+    return 0
+
+
+def _gdpr_request(args: argparse.Namespace) -> int:
+    from platform_resources.gdpr_requests import file_request
+
+    request = file_request(args.kind, args.subject, _requester(args), args.role)
+    print(f"{request.kind} request {request.request_id} filed; the platform's gdpr job serves it")
+    return 0
+
+
+def _add_gdpr_commands(commands: argparse._SubParsersAction) -> None:
+    gdpr = commands.add_parser("gdpr", help="data subject requests: erasure and portability").add_subparsers(
+        dest="action", required=True
+    )
+    erase = gdpr.add_parser("erase", help="remove a subject from every layer, domain and file, now")
+    export = gdpr.add_parser("export", help="write a subject's data across domains as JSON")
+    export.add_argument(
+        "--role", required=True, help="the reader (access_policies.yaml); entitled: raw values"
+    )
+    export.add_argument("--out", required=True, help="the JSON file to write")
+    request = gdpr.add_parser("request", help="file a request for the platform's gdpr job (Dagster)")
+    request.add_argument("kind", choices=["erase", "export"])
+    request.add_argument("--role", help="an export's reader")
+    for parser in (erase, export, request):
+        parser.add_argument("--subject", required=True, help="the customer's userId")
+        parser.add_argument("--requested-by", help="who asked (default: the OS user)")
+    erase.set_defaults(run=_gdpr_erase)
+    export.set_defaults(run=_gdpr_export)
+    request.set_defaults(run=_gdpr_request)
+
+
+def _maintenance_run(args: argparse.Namespace) -> int:
+    from platform_resources.catalog import load_catalog
+    from platform_resources.table_maintenance import MaintenancePolicy, maintain_catalog, maintenance_totals
+
+    options = {
+        "snapshot_days": args.snapshot_days,
+        "retain_last": args.retain_last,
+        "orphan_days": args.orphan_days,
+        "compact_min_files": args.min_files,
+        "target_file_bytes": args.target_file_mb * 1024 * 1024 if args.target_file_mb else None,
+    }
+    policy = MaintenancePolicy(**{name: value for name, value in options.items() if value is not None})
+    done, failed = [], 0
+    for identifier, result in maintain_catalog(load_catalog(), policy, dt.datetime.now(dt.UTC)):
+        if isinstance(result, Exception):
+            print(f"{identifier}: FAILED {result!r}")
+            failed += 1
+        else:
+            print(result.summary())
+            done.append(result)
+    print("maintenance: " + ", ".join(f"{k} {v:,}" for k, v in maintenance_totals(done).items()))
+    return 1 if failed else 0
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    from platform_resources.catalog import load_catalog
+    from platform_resources.retention import apply_retention, retention_totals
+    from platform_resources.workspace import workspace_contracts
+
+    products = {c.product_id: c for c in workspace_contracts().values()}
+    done = []
+    for result in apply_retention(
+        load_catalog(), products, dt.datetime.now(dt.UTC).date(), dry_run=args.dry_run
+    ):
+        print(result.summary())
+        done.append(result)
+    totals = ", ".join(f"{k} {v:,}" for k, v in retention_totals(done).items())
+    print(f"retention{' (dry run, nothing deleted)' if args.dry_run else ''}: {totals}")
+    return 0
+
+
+def _add_maintenance_commands(commands: argparse._SubParsersAction) -> None:
+    maintenance = commands.add_parser("maintenance", help="Iceberg table upkeep").add_subparsers(
+        dest="action", required=True
+    )
+    run = maintenance.add_parser(
+        "run", help="compact small files, expire old snapshots with their files, sweep orphans, every table"
+    )
+    run.add_argument("--snapshot-days", type=int, help="keep snapshots this young (default 7)")
+    run.add_argument("--retain-last", type=int, help="and at least this many newest snapshots (default 1)")
+    run.add_argument("--orphan-days", type=int, help="spare unreferenced files this young (default 3)")
+    run.add_argument("--min-files", type=int, help="compact a partition with more small files (default 5)")
+    run.add_argument("--target-file-mb", type=int, help="size of compacted files (default 128)")
+    run.set_defaults(run=_maintenance_run)
+    retention = commands.add_parser("retention", help="data retention by tier").add_subparsers(
+        dest="action", required=True
+    )
+    retention_run = retention.add_parser(
+        "run", help="delete each table's partitions past its retention tier, and their files"
+    )
+    retention_run.add_argument("--dry-run", action="store_true", help="report what would go, delete nothing")
+    retention_run.set_defaults(run=_retention_run)
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", action="append", help="domain to simulate (repeatable; default: all)")
     parser.add_argument("--days", type=int, default=3, help="number of days, ending with --end-date")
@@ -252,6 +412,16 @@ def main(argv: list[str] | None = None) -> int:
     governance.add_parser(
         "check", help="fail, listing every violation, when a product breaks a governance rule"
     ).set_defaults(run=_governance_check)
+    query = commands.add_parser(
+        "query", help="run SQL over the products as a role sees them (access_policies.yaml)"
+    )
+    query.add_argument("--role", required=True, help="the role to read as, e.g. analyst")
+    query.add_argument("--max-rows", type=int, default=40, help="rows to print at most")
+    query.add_argument("--max-width", type=int, default=200, help="characters per printed line at most")
+    query.add_argument("sql", help='DuckDB SQL over tables named <domain>.<layer>_<name>, e.g. "SELECT ..."')
+    query.set_defaults(run=_query)
+    _add_gdpr_commands(commands)
+    _add_maintenance_commands(commands)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=".* is currently in beta")  # Dagster's, on every load
     return args.run(args)

@@ -9,10 +9,9 @@ import os
 
 import dagster as dg
 import polars as pl
-from pyiceberg.catalog import Catalog
 
 from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import read_table
+from platform_resources.iceberg_io import partition_column, read_table
 from platform_resources.landing import landing_files
 from platform_resources.partitions import DAILY
 from platform_resources.workspace import domain_module, domain_names, simulated_domains
@@ -27,8 +26,8 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def run_demo() -> int:
-    instance = _instance()
+def run_demo(instance: dg.DagsterInstance | None = None) -> int:
+    instance = instance or _instance()
     partitions = set(DAILY.get_partition_keys())
     failures = 0
     landed = {d: {f.day.isoformat() for f in landing_files(d)} & partitions for d in simulated_domains()}
@@ -63,19 +62,13 @@ def print_checks(evaluations: list) -> None:
     print(f"  checks: {by_result[True]} passed, {by_result[False]} failed")
 
 
-def _partition_column(catalog: Catalog, identifier: str) -> str | None:
-    table = catalog.load_table(identifier)
-    fields = table.spec().fields
-    return table.schema().find_column_name(fields[0].source_id) if fields else None
-
-
 def print_summary() -> None:
     catalog = load_catalog()
     for (namespace,) in sorted(catalog.list_namespaces()):
         print(f"\n== {namespace} ==")
         for _, name in sorted(catalog.list_tables(namespace)):
             identifier = f"{namespace}.{name}"
-            column = _partition_column(catalog, identifier)
+            column = partition_column(catalog.load_table(identifier))
             lf = read_table(identifier)
             if column is None:
                 print(f"{name:<28} {lf.select(pl.len()).collect().item():>10,} rows")

@@ -9,9 +9,9 @@
 - ``naming``: a name that is not snake_case, an asset key, table or URI that does not
   follow ``[domain, layer, name]`` / ``data://<domain>/<product>/v<N>``, a contract kept
   in another domain's location;
-- ``pii``: a PII column in Silver, Gold or a port that is not tokenized or masked, or a
-  column whose name says it holds personal data (email, phone, name, address...) that is
-  not flagged PII;
+- ``pii``: a PII, confidential or restricted column in Silver, Gold or a port that is not
+  tokenized or masked, or a column whose name says it holds personal data (email, phone,
+  name, address...) that is not flagged PII;
 - ``cross_domain_read``: an asset reading another domain's asset that is not a published
   product (no output port), or reading a published one without pinning it.
 """
@@ -37,6 +37,8 @@ _PERSONAL = re.compile(
     r"username|address|street|postcode|zip|ip|ip_address|birth_date|date_of_birth|ssn|passport|iban|"
     r"card_number)($|_)"
 )
+#: Classifications that never reach Silver, Gold or a port in the clear (issue 8, seed 001).
+SENSITIVE_CLASSIFICATIONS = ("confidential", "restricted")
 _PROTECTED_SUFFIX = ("_token", "_hash", "_masked", "_domain")
 
 
@@ -62,9 +64,11 @@ def _contract_rules(contract: Contract, domain: str, asset: str) -> Iterable[Vio
             yield found("classification", f"column {column.name!r} has no classification")
         if not _SNAKE.fullmatch(column.name):
             yield found("naming", f"column {column.name!r} is not snake_case")
-        if contract.layer in PRODUCT_LAYERS and column.pii and column.protection is None:
+        sensitive = column.classification in SENSITIVE_CLASSIFICATIONS
+        if contract.layer in PRODUCT_LAYERS and (column.pii or sensitive) and column.protection is None:
+            kind = "PII" if column.pii else str(column.classification)
             yield found(
-                "pii", f"PII column {column.name!r} reaches {contract.layer} neither tokenized nor masked"
+                "pii", f"{kind} column {column.name!r} reaches {contract.layer} neither tokenized nor masked"
             )
         looks_personal = _PERSONAL.search(column.name) and not column.name.endswith(_PROTECTED_SUFFIX)
         if contract.layer in PRODUCT_LAYERS and looks_personal and not column.pii:

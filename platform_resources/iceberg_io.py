@@ -25,7 +25,7 @@ import dagster as dg
 import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThan
 from pyiceberg.io.pyarrow import (
     ArrowScan,
@@ -33,6 +33,7 @@ from pyiceberg.io.pyarrow import (
     _dataframe_to_data_files,
     schema_to_pyarrow,
 )
+from pyiceberg.manifest import DataFile
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema, assign_fresh_schema_ids
 from pyiceberg.table import Table
@@ -52,6 +53,7 @@ pa.set_memory_pool(pa.system_memory_pool())
 PARTITION_EXPR = "partition_expr"
 CONTRACT_FILE = "contract_file"  # definition metadata: the product's contract, relative to the repository
 WRITE_BATCH_ROWS = 250_000
+WRITE_COMMIT_ATTEMPTS = 3  # commits of a write after pyiceberg's own retries gave up on a conflict
 
 
 def table_identifier(asset_key: dg.AssetKey) -> str:
@@ -144,34 +146,80 @@ def write_frames(
     if window is not None and partition_column is not None:
         overwrite_filter = date_range_filter(partition_column, *window)
     rows = 0
+    written: list[DataFile] = []
+    base = (table.schema(), table.spec())
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-        with table.transaction() as tx:
-            if set(first.schema.names) - {f.name for f in tx.table_metadata.schema().fields}:
-                tx.update_schema().union_by_name(first.schema).commit()
-            tx.delete(overwrite_filter)
-            # One append snapshot for all batches, as Transaction.append does for one table
-            # (pyiceberg 0.12 cannot stream a reader into a partitioned table): memory stays
-            # at one batch and the table gains one snapshot per write, not one per batch.
-            with tx._append_snapshot_producer({}) as append:
-                required = {f.name for f in tx.table_metadata.schema().fields if f.required}
-                for batch in itertools.chain([first], batches):
-                    _refuse_rows_outside(batch, partition_column, window, identifier)
-                    batch = _mark_required(batch, required, identifier)
-                    _check_pyarrow_schema_compatible(
-                        tx.table_metadata.schema(),
-                        provided_schema=batch.schema,
-                        format_version=tx.table_metadata.format_version,
-                    )
-                    if batch.num_rows:
-                        # File names number from 0 per call: a fresh uuid per batch keeps them apart.
-                        files = _dataframe_to_data_files(
-                            table_metadata=tx.table_metadata, write_uuid=uuid.uuid4(), df=batch, io=table.io
+        try:
+            with table.transaction() as tx:
+                if set(first.schema.names) - {f.name for f in tx.table_metadata.schema().fields}:
+                    tx.update_schema().union_by_name(first.schema).commit()
+                tx.delete(overwrite_filter)
+                # One append snapshot for all batches, as Transaction.append does for one table
+                # (pyiceberg 0.12 cannot stream a reader into a partitioned table): memory stays
+                # at one batch and the table gains one snapshot per write, not one per batch.
+                with tx._append_snapshot_producer({}) as append:
+                    required = {f.name for f in tx.table_metadata.schema().fields if f.required}
+                    for batch in itertools.chain([first], batches):
+                        _refuse_rows_outside(batch, partition_column, window, identifier)
+                        batch = _mark_required(batch, required, identifier)
+                        _check_pyarrow_schema_compatible(
+                            tx.table_metadata.schema(),
+                            provided_schema=batch.schema,
+                            format_version=tx.table_metadata.format_version,
                         )
-                        for data_file in files:
-                            append.append_data_file(data_file)
-                    rows += batch.num_rows
+                        if batch.num_rows:
+                            # File names number from 0 per call: a fresh uuid per batch keeps them apart.
+                            files = _dataframe_to_data_files(
+                                table_metadata=tx.table_metadata,
+                                write_uuid=uuid.uuid4(),
+                                df=batch,
+                                io=table.io,
+                            )
+                            for data_file in files:
+                                append.append_data_file(data_file)
+                                written.append(data_file)
+                        rows += batch.num_rows
+        except (CommitFailedException, ValidationException) as conflict:
+            _commit_again(catalog, identifier, conflict, base, first.schema, overwrite_filter, written)
     return catalog.load_table(identifier), rows
+
+
+def _commit_again(
+    catalog: Catalog,
+    identifier: str,
+    conflict: CommitFailedException | ValidationException,
+    base: tuple[Schema, PartitionSpec],
+    arrow_schema: pa.Schema,
+    overwrite_filter: BooleanExpression,
+    files: list[DataFile],
+) -> None:
+    """Commit a write's delete and its already written files again, on the fresh table.
+
+    pyiceberg retries a commit that lost a race but gives up when the other commit touched
+    the window (a compaction or an erasure rewrote the day, retention deleted it, another
+    write replaced it): its delete is frozen to the files it first planned. Planning the
+    delete again replaces whatever the window holds now, as the same write run after that
+    commit would, so no row is lost or kept twice. Only while the schema and partition spec
+    are those the files were written for; otherwise the conflict stands and nothing is committed.
+    """
+    for _ in range(WRITE_COMMIT_ATTEMPTS):
+        table = catalog.load_table(identifier)
+        if (table.schema(), table.spec()) != base:
+            raise conflict
+        tx = table.transaction()
+        if set(arrow_schema.names) - {f.name for f in table.schema().fields}:
+            tx.update_schema().union_by_name(arrow_schema).commit()
+        tx.delete(overwrite_filter)
+        with tx._append_snapshot_producer({}) as append:
+            for data_file in files:
+                append.append_data_file(data_file)
+        try:
+            tx.commit_transaction()
+            return
+        except (CommitFailedException, ValidationException) as exc:
+            conflict = exc
+    raise conflict
 
 
 def _mark_required(batch: pa.Table, required: set[str], identifier: str) -> pa.Table:
@@ -286,6 +334,12 @@ def count_rows(
             .item()
         )
     return sum(task.file.record_count for task in tasks)
+
+
+def partition_column(table: Table) -> str | None:
+    """The date column a table is identity-partitioned on, None if it is not partitioned."""
+    fields = table.spec().fields
+    return table.schema().find_column_name(fields[0].source_id) if fields else None
 
 
 def column_schema(table: Table) -> dg.TableSchema:

@@ -54,6 +54,12 @@ def get_paths() -> Paths:
     return Paths(Path(os.environ.get("MESHHOUSE_HOME", DEFAULT_HOME)).resolve())
 
 
+def get_access_policies_path() -> Path:
+    """The roles the platform's reader applies: ``MESHHOUSE_ACCESS_POLICIES``, else the repository's."""
+    default = Path(__file__).resolve().parents[1] / "access_policies.yaml"
+    return Path(os.environ.get("MESHHOUSE_ACCESS_POLICIES") or default)
+
+
 def get_landing_uri() -> str | None:
     """The S3 landing zone (``s3://bucket/prefix``) if ``MESHHOUSE_LANDING_URI`` is set, else None (local)."""
     uri = os.environ.get("MESHHOUSE_LANDING_URI")
@@ -115,6 +121,13 @@ def get_token_key() -> bytes:
     if get_environment() is Environment.PRODUCTION:
         raise RuntimeError("MESHHOUSE_TOKEN_KEY must be set in production mode")
     return DEV_TOKEN_KEY.encode()
+
+
+def get_previous_token_keys() -> list[bytes]:
+    """Keys tokens were made with before the last rotation (``MESHHOUSE_TOKEN_PREVIOUS_KEYS``,
+    comma-separated, newest first): erasure and export still find the tokens they made."""
+    raw = os.environ.get("MESHHOUSE_TOKEN_PREVIOUS_KEYS", "")
+    return [key.strip().encode() for key in raw.split(",") if key.strip()]
 
 
 def get_webhook_secret(source: str) -> bytes:

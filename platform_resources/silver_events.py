@@ -6,7 +6,9 @@ and child products unnested from the same events (e.g. order items). The factory
 the step: stage in a spilling DuckDB (``staging``), hold each product to its contract in
 batches, reject an event with every reason (a bad child, or an event time outside its
 landing day, rejects the event and its children), and publish the rest only if every
-check passes. Rejected events keep their raw line in ``<domain>/silver/rejected``.
+check passes. Rejected events are listed in ``<domain>/silver/rejected`` with every reason and
+their Bronze line (landing day, file, line): Silver copies no raw line, so it holds no raw
+personal data; the raw stays in Bronze, readable by raw-table roles only.
 """
 
 import json
@@ -62,7 +64,6 @@ REJECTED_COLUMNS = [
     "event_type",
     "event_ts",
     "reason",
-    "raw",
     "source_file",
     "line_number",
     LANDING_DATE,
@@ -204,21 +205,6 @@ def _timed_events(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.Data
     return con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events").pl()
 
 
-def _with_raw_lines(rejected: pl.DataFrame, bronze: TableWindow) -> pl.DataFrame:
-    """The rejected events with their raw line, read back from Bronze by file and line."""
-    keys = ["source_file", "line_number"]
-    if rejected.is_empty():  # nothing to read back: do not scan the day's raw lines
-        return rejected.with_columns(raw=pl.lit(None, pl.String))
-    raw = (
-        bronze.lazy()
-        .filter(pl.col("source_file").is_in(rejected["source_file"].unique().to_list()))
-        .select(*keys, "raw")
-        .join(rejected.lazy().select(keys), on=keys, how="semi")
-        .collect(engine="streaming")
-    )
-    return rejected.join(raw, on=keys)
-
-
 def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefinition:
     """The step typing ``domain``'s Bronze events into its event product, its children and rejects."""
     bronze_events = bronze_keys(domain)[0]
@@ -233,11 +219,11 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
             dg.AssetSpec(
                 rejected_key,
                 description=f"{domain} events that are valid envelopes but break a Silver contract, "
-                "with every reason and their raw line.",
+                "with every reason and their Bronze line (landing_date, source_file, line_number).",
                 owners=[typing.contract.owner],
                 group_name=domain,
                 kinds={"iceberg", "polars"},
-                tags={"layer": "silver", ROLE_TAG: QUARANTINE_ROLE},  # raw lines: not a data product
+                tags={"layer": "silver", ROLE_TAG: QUARANTINE_ROLE},  # rejects: not a data product
                 metadata={PARTITION_EXPR: LANDING_DATE},
                 deps=[bronze_events],
             ).with_io_manager_key(IO_MANAGER_KEY),
@@ -268,7 +254,6 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
                            e.{LANDING_DATE}
                     FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index" """
             ).pl()
-            rejected = _with_raw_lines(rejected, bronze)
             rejected_ids = (
                 f'SELECT e.event_id FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index"'
             )

@@ -1,12 +1,21 @@
 """The platform code location: operations events (health checks, webhooks) to Gold, the health
-probe, the data catalog and the SLO report."""
+probe, the data catalog, the SLO report, table maintenance and retention, and GDPR requests."""
 
 import dagster as dg
 
 from domains.platform.contracts import CONTRACTS
 from domains.platform.data_catalog import catalog_job, catalog_schedule, data_products
+from domains.platform.gdpr import gdpr_job, gdpr_request_sensor, gdpr_requests
 from domains.platform.gold import DBT_PROJECT_DIR, platform_gold
 from domains.platform.health import health_probe_job, health_probe_schedule
+from domains.platform.maintenance import (
+    maintenance_job,
+    maintenance_schedule,
+    retention_job,
+    retention_report,
+    retention_schedule,
+    table_maintenance_report,
+)
 from domains.platform.silver import platform_silver_events
 from domains.platform.slo_report import slo_report_asset, slo_report_job, slo_report_schedule
 from platform_resources.alerting import build_alert_sensor
@@ -21,9 +30,15 @@ defs = dg.Definitions.merge(
         dbt_project_dir=DBT_PROJECT_DIR,
     ),
     dg.Definitions(
-        assets=[data_products, slo_report_asset],
-        jobs=[health_probe_job, catalog_job, slo_report_job],
-        schedules=[health_probe_schedule, catalog_schedule, slo_report_schedule],
-        sensors=[build_alert_sensor()],
+        assets=[data_products, slo_report_asset, gdpr_requests, table_maintenance_report, retention_report],
+        jobs=[health_probe_job, catalog_job, slo_report_job, gdpr_job, maintenance_job, retention_job],
+        schedules=[
+            health_probe_schedule,
+            catalog_schedule,
+            slo_report_schedule,
+            maintenance_schedule,
+            retention_schedule,
+        ],
+        sensors=[build_alert_sensor(), gdpr_request_sensor],
     ),
 )

@@ -3,6 +3,7 @@
 Signatures are checked in SQL with the scheme of ``webhooks.py``, over the payload as
 compact JSON (keys in delivery order, no spaces, UTF-8) and the source's secret
 (``MESHHOUSE_WEBHOOK_SECRET_<SOURCE>``). A source without a known secret never verifies.
+The payload itself (confidential: a partner's customer data) is kept only as its token.
 """
 
 from domains.platform.contracts import CONTRACTS
@@ -52,11 +53,11 @@ OPERATIONS_TYPING = EventTyping(
         j.data.metadata.availabilityZone AS availability_zone,
         j.data.payload.webhookId AS webhook_id,
         j.data.payload.source AS webhook_source,
-        CAST(j.data.payload.payload AS VARCHAR) AS webhook_payload,
         CASE WHEN event_type = 'integration.webhook.received' THEN signature_ok(
             j.data.payload.source, CAST(j.data.payload.payload AS VARCHAR), j.data.metadata.signature
         ) END AS signature_valid,
         j.data.metadata.processingTime AS processing_time_ms""",
+    tokens={"webhook_payload_token": "CAST(j.data.payload.payload AS VARCHAR)"},
     macros=(signature_macro_sql,),
 )
 platform_silver_events = build_silver_event_assets("platform", OPERATIONS_TYPING)

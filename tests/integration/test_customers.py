@@ -90,7 +90,9 @@ def test_a_customer_keeps_the_latest_profile_and_bad_events_are_rejected_or_quar
     rejected = read_table("customers.silver_rejected").collect()
     assert rejected.height == 1 and rejected["reason"][0].startswith("registration_source: isin(")
     assert rejected["reason"][0].endswith("(got tv)")
-    assert b'"registrationSource": "tv"' in rejected["raw"][0].encode()
+    bronze_line = ["landing_date", "source_file", "line_number"]
+    raw = rejected.join(read_table("customers.bronze_events").collect(), on=bronze_line)["raw"]
+    assert b'"registrationSource": "tv"' in raw[0].encode()
     quarantine = read_table("customers.bronze_quarantine").collect()
     assert quarantine.height == 1
 

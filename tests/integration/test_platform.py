@@ -12,6 +12,8 @@ import pytest
 from domains.platform.definitions import defs
 from platform_resources.envelope import classify_lines
 from platform_resources.iceberg_io import read_table
+from platform_resources.settings import DEV_TOKEN_KEY
+from platform_resources.tokenize import token
 from tests.conftest import envelope, write_landing
 from tests.integration.conftest import check
 
@@ -67,8 +69,9 @@ def test_webhooks_are_verified_and_health_is_summed_per_service(home, instance) 
         events.filter(pl.col("webhook_id").is_not_null()).select("webhook_id", "signature_valid").iter_rows()
     )
     assert webhooks == {"wh-evt_1": True, "wh-evt_2": False}
-    stored = events.filter(pl.col("webhook_id") == "wh-evt_1")["webhook_payload"].item()
-    assert json.loads(stored) == {"id": "evt_1", "type": "charge.succeeded", "amount": 1200}
+    stored = events.filter(pl.col("webhook_id") == "wh-evt_1")["webhook_payload_token"].item()
+    payload = {"id": "evt_1", "type": "charge.succeeded", "amount": 1200}  # confidential: only its token
+    assert stored == token(json.dumps(payload, separators=(",", ":")), DEV_TOKEN_KEY.encode())
     rejected = read_table("platform.silver_rejected").collect()
     assert rejected.height == 1 and "on-fire" in rejected["reason"].item()
 

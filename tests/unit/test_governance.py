@@ -88,6 +88,15 @@ def test_pii_rule_unprotected_pii_in_silver_or_a_port() -> None:
         assert violation.rule == "pii" and "'user_token' reaches" in violation.message
 
 
+def test_pii_rule_confidential_or_restricted_in_the_clear() -> None:
+    for classification in ("confidential", "restricted"):
+        clear = _column(SILVER, "ship_country", classification=classification)
+        (violation,) = _lint(clear)
+        assert violation.rule == "pii"
+        assert f"{classification} column 'ship_country' reaches silver neither" in violation.message
+    assert _lint(_column(SILVER, "ship_country", classification="confidential", protection="masked")) == []
+
+
 def test_pii_rule_a_personal_column_not_flagged() -> None:
     leaky = dataclasses.replace(
         SILVER, columns=(*SILVER.columns, ColumnSpec("customer_email", "string", classification="internal"))

@@ -1,0 +1,311 @@
+"""GDPR erasure: one subject out of every layer, domain and file, with an audit record.
+
+In order, so that nothing erased can come back from upstream:
+
+1. the landing zone: lines that mention the subject (by id or email, valid or not) are
+   cut from their files (rewritten whole; the landing sensor then re-ingests the day);
+2. every Iceberg table of every domain, Bronze to Gold: a row goes if any of its text
+   columns holds the subject's id, an email or a token (raw envelopes, quarantined bytes,
+   rejected rows and tokenized columns alike), or if it is keyed by a row that goes (an
+   order's items: a same-domain product whose grain is one column, ``order_id``, gives
+   its erased keys to the domain's other tables). Each day holding such rows is replaced
+   by its other rows in one commit on the snapshot it was read from (a concurrent writer
+   makes the commit fail and the day is read again);
+3. file ports are rewritten without the rows; stream ports' messages of the erased rows
+   are purged from JetStream;
+4. every snapshot but the current one of each changed table is expired and the files
+   only they referenced are deleted, so no old snapshot still holds the subject;
+5. the home is searched for the subject's id, emails and tokens (decoded, not grepped:
+   Parquet and Avro are compressed) and the audit record written: counts per table and
+   file, what was deleted and the verification's findings, under a keyed reference to
+   the subject, never the id.
+
+Aggregates that hold no row of the subject (daily revenue, counts) keep the subject's
+contribution: they are not personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.expressions import AlwaysTrue, In
+from pyiceberg.table import Table
+
+from platform_resources.audit_log import append_audit
+from platform_resources.catalog import load_catalog
+from platform_resources.contracts import Contract
+from platform_resources.gdpr_subject import Subject, resolve_subject
+from platform_resources.iceberg_io import partition_column
+from platform_resources.landing import landing_files, open_landing, write_landing_file
+from platform_resources.pii_scan import Finding, files_under, polars_pattern, scan_files
+from platform_resources.settings import get_export_root, get_paths
+from platform_resources.table_maintenance import expire_snapshots
+from platform_resources.workspace import domain_names, workspace_contracts
+
+COMMIT_ATTEMPTS = 5
+Matcher = Callable[[pa.Schema], pl.Expr]  # a table's Arrow schema -> the rows about the subject
+
+
+@dataclass
+class ErasureReport:
+    request_id: str
+    subject_reference: str
+    requested_by: str
+    started_at: str
+    emails_found: int = 0
+    landing_lines_removed: dict[str, int] = field(default_factory=dict)
+    table_rows_removed: dict[str, int] = field(default_factory=dict)
+    port_rows_removed: dict[str, int] = field(default_factory=dict)
+    stream_messages_purged: int = 0
+    snapshots_expired: int = 0
+    files_deleted: int = 0
+    findings: list[str] = field(default_factory=list)
+    finished_at: str = ""
+
+    @property
+    def verified(self) -> bool:
+        return not self.findings
+
+
+def text_match(subject: Subject, schema: pa.Schema) -> pl.Expr:
+    """True for a row whose text columns mention the subject (id, email or token)."""
+    regex = polars_pattern((*subject.identifiers, *subject.tokens))
+    pattern = subject.pattern()
+    terms = [pl.lit(False)]
+    for f in schema:
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            terms.append(pl.col(f.name).str.contains(regex).fill_null(False))
+        elif pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
+            terms.append(
+                pl.col(f.name)
+                .map_elements(lambda b: bool(pattern.search(b)), return_dtype=pl.Boolean)
+                .fill_null(False)
+            )
+    return pl.any_horizontal(terms)
+
+
+def _keys_match(schema: pa.Schema, keys: dict[str, set[str]]) -> pl.Expr:
+    terms = [pl.lit(False)] + [
+        pl.col(column).is_in(sorted(values)).fill_null(False)
+        for column, values in keys.items()
+        if column in schema.names and values
+    ]
+    return pl.any_horizontal(terms)
+
+
+def _mask(rows: pa.Table, match: Matcher) -> pa.Array:
+    return pa.array(pl.from_arrow(rows).select(match(rows.schema)).to_series().to_list(), pa.bool_())
+
+
+def erase_rows(table: Table, match: Matcher) -> int:
+    """Remove the rows ``match`` selects; each day with such rows is replaced by its other rows
+    in one commit based on the snapshot it was read from. Returns the rows removed."""
+    catalog = load_catalog()
+    identifier = ".".join(table.name())
+    column = partition_column(table)
+    days = (
+        pl.scan_iceberg(table)
+        .filter(match(table.schema().as_arrow()))
+        .select(pl.col(column) if column else pl.lit(None).alias("all"))
+        .unique()
+        .collect()
+        .to_series()
+        .to_list()
+    )
+    removed = 0
+    for day in days:
+        for attempt in range(COMMIT_ATTEMPTS):
+            table = catalog.load_table(identifier)
+            row_filter = In(column, [day.isoformat()]) if column else AlwaysTrue()
+            rows = table.scan(row_filter=row_filter).to_arrow()
+            drop = _mask(rows, match)
+            try:
+                with table.transaction() as tx:
+                    tx.delete(row_filter)
+                    kept = rows.filter(pc.invert(drop))
+                    if kept.num_rows:
+                        tx.append(kept)
+            except CommitFailedException:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                continue
+            removed += pc.sum(drop).as_py() or 0
+            break
+    return removed
+
+
+def lakehouse_tables() -> list[Table]:
+    catalog = load_catalog()
+    return [
+        catalog.load_table(identifier)
+        for namespace in catalog.list_namespaces()
+        for identifier in catalog.list_tables(namespace)
+    ]
+
+
+def _erase_landing(subject: Subject, report: ErasureReport) -> None:
+    pattern = subject.pattern()
+    for domain in domain_names():
+        for file in landing_files(domain):
+            with open_landing(file.path) as stream:
+                lines = stream.readlines()
+            kept = [line for line in lines if not pattern.search(line)]
+            if len(kept) < len(lines):
+                name = str(file.path).rsplit("/", 1)[-1]
+                write_landing_file(domain, file.day, name, b"".join(kept))
+                report.landing_lines_removed[str(file.path)] = len(lines) - len(kept)
+
+
+def _subject_keys(tables: list[Table], contracts: dict[str, Contract], subject: Subject) -> dict:
+    """Per domain, the one-column grain keys of the subject's rows (an order's id, ...)."""
+    keys: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for table in tables:
+        contract = contracts.get(".".join(table.name()))
+        if contract is None or len(contract.grain) != 1:
+            continue
+        key = contract.grain[0]
+        values = (
+            pl.scan_iceberg(table)
+            .filter(text_match(subject, table.schema().as_arrow()))
+            .select(pl.col(key).cast(pl.String))
+            .collect()
+            .to_series()
+        )
+        keys[contract.domain][key].update(values.drop_nulls().to_list())
+    return keys
+
+
+def subject_matchers(
+    subject: Subject, tables: list[Table], contracts: dict[str, Contract]
+) -> dict[str, Matcher]:
+    """Per table, what selects the subject's rows: their id, emails or tokens in a text column,
+    or a key of one of their rows in the domain (an order's items by its ``order_id``)."""
+    keys = _subject_keys(tables, contracts, subject)
+    matchers = {}
+    for table in tables:
+        identifier = ".".join(table.name())
+        domain_keys = keys.get(identifier.split(".")[0], {})
+
+        def match(schema: pa.Schema, domain_keys: dict[str, set[str]] = domain_keys) -> pl.Expr:
+            return text_match(subject, schema) | _keys_match(schema, domain_keys)
+
+        matchers[identifier] = match
+    return matchers
+
+
+def _erase_file_ports(contracts: dict[str, Contract], subject: Subject, report: ErasureReport) -> None:
+    """Rewrite each file port's Parquet files that hold the subject's rows without them."""
+    fs, root = pafs.FileSystem.from_uri(get_export_root())
+    for contract in contracts.values():
+        if not any(p.type == "file" for p in contract.ports):
+            continue
+        folder = f"{root.rstrip('/')}/{contract.domain}/{contract.name}"
+        selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
+        for info in fs.get_file_info(selector):
+            if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
+                continue
+            rows = pq.read_table(info.path, filesystem=fs)
+            drop = _mask(rows, lambda schema: text_match(subject, schema))
+            dropped = pc.sum(drop).as_py() or 0
+            if dropped:
+                temporary = f"{info.path}.{uuid.uuid4().hex}.tmp"
+                pq.write_table(rows.filter(pc.invert(drop)), temporary, filesystem=fs)
+                fs.move(temporary, info.path)
+                report.port_rows_removed[info.path] = dropped
+
+
+def _stream_subjects(contracts: dict[str, Contract], subject: Subject) -> list[str]:
+    """JetStream subjects of the erased rows of products with a stream port (computed before
+    the rows are erased)."""
+    from platform_resources.output_ports import row_subject
+
+    catalog = load_catalog()
+    found = []
+    for contract in contracts.values():
+        if not any(p.type == "stream" for p in contract.ports):
+            continue
+        if not catalog.table_exists(contract.product_id):
+            continue
+        table = catalog.load_table(contract.product_id)
+        rows = pl.scan_iceberg(table).filter(text_match(subject, table.schema().as_arrow())).collect()
+        found += [
+            row_subject(contract, row[contract.partition_column], row) for row in rows.iter_rows(named=True)
+        ]
+    return found
+
+
+async def _purge(subjects: list[str]) -> int:
+    import nats
+
+    from platform_resources.settings import get_nats_url
+
+    client = await nats.connect(get_nats_url(), connect_timeout=5, max_reconnect_attempts=2)
+    try:
+        js = client.jetstream()
+        purged = 0
+        for name in subjects:
+            stream = await js.find_stream_name_by_subject(name)
+            purged += bool(await js.purge_stream(stream, subject=name))
+        return purged
+    finally:
+        await client.close()
+
+
+def erase_subject(user_id: str, requested_by: str = "cli", request_id: str | None = None) -> ErasureReport:
+    """Erase one subject everywhere (see the module's docstring) and append the audit record."""
+    subject = resolve_subject(user_id)
+    report = ErasureReport(
+        request_id=request_id or uuid.uuid4().hex,
+        subject_reference=subject.reference,
+        requested_by=requested_by,
+        started_at=dt.datetime.now(dt.UTC).isoformat(),
+        emails_found=len(subject.emails),
+    )
+    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    stream_subjects = _stream_subjects(contracts, subject)
+    _erase_landing(subject, report)
+    tables = lakehouse_tables()
+    matchers = subject_matchers(subject, tables, contracts)
+    for table in tables:
+        identifier = ".".join(table.name())
+        removed = erase_rows(table, matchers[identifier])
+        if removed:
+            report.table_rows_removed[identifier] = removed
+            expired = expire_snapshots(
+                load_catalog().load_table(identifier), older_than=dt.datetime.now(dt.UTC), retain_last=1
+            )
+            report.snapshots_expired += expired.snapshots_expired
+            report.files_deleted += expired.files_deleted
+    _erase_file_ports(contracts, subject, report)
+    if stream_subjects:
+        report.stream_messages_purged = asyncio.run(_purge(stream_subjects))
+    report.findings = [str(f) for f in verify_erased(subject)]
+    report.finished_at = dt.datetime.now(dt.UTC).isoformat()
+    write_audit(report)
+    return report
+
+
+def verify_erased(subject: Subject) -> list[Finding]:
+    """Every file under the home's landing zone, warehouse, exports and scratch that still
+    mentions the subject (decoded: Parquet values, Avro blocks, raw bytes)."""
+    paths = get_paths()
+    roots = (paths.landing, paths.warehouse, paths.home / "exports", paths.scratch)
+    return scan_files(files_under(*roots), subject.pattern())
+
+
+ERASURE_LOG = "gdpr_erasures"
+
+
+def write_audit(report: ErasureReport) -> None:
+    append_audit(ERASURE_LOG, {**asdict(report), "verified": report.verified})

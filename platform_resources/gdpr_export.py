@@ -1,0 +1,109 @@
+"""GDPR portability: one subject's data across every domain's products, as JSON.
+
+Rows of every contracted product (Silver and Gold, every domain) that mention the
+subject, found as erasure finds them. For a requester entitled to raw values (a role
+cleared for restricted data by ``access_policies.yaml``), the subject's tokens are
+replaced by the values they stand for (their id and emails: tokens are keyed hashes, so
+only values the subject's own raw events hold can be restored) and the raw events they
+sent are included; anyone else gets the tokens and no raw events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from platform_resources.access_policies import Role, load_policy
+from platform_resources.audit_log import append_audit
+from platform_resources.contracts import CLASSIFICATIONS
+from platform_resources.gdpr_erasure import lakehouse_tables, subject_matchers
+from platform_resources.gdpr_subject import Subject, raw_events_of, resolve_subject
+from platform_resources.tokenize import token
+from platform_resources.workspace import workspace_contracts
+
+
+def detokenizer(subject: Subject) -> dict[str, str]:
+    """token -> the value it stands for, for the subject's id and emails under every key."""
+    values = {subject.user_id: subject.user_id} | {email.lower(): email for email in subject.emails}
+    return {token(value, key): original for key in subject.keys for value, original in values.items()}
+
+
+def _jsonable(row: dict[str, Any], detokenized: dict[str, str]) -> dict[str, Any]:
+    out = {}
+    for name, value in row.items():
+        if isinstance(value, str) and value in detokenized:
+            value = detokenized[value]
+        elif isinstance(value, dt.date | dt.datetime):
+            value = value.isoformat()
+        elif isinstance(value, bytes):
+            value = value.decode(errors="replace")
+        out[name] = value
+    return out
+
+
+def export_subject(user_id: str, *, detokenize: bool) -> dict[str, Any]:
+    """The subject's rows per product (and raw events when ``detokenize``), JSON-ready."""
+    subject = resolve_subject(user_id)
+    detokenized = detokenizer(subject) if detokenize else {}
+    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    tables = [t for t in lakehouse_tables() if ".".join(t.name()) in contracts]
+    matchers = subject_matchers(subject, tables, contracts)
+    products: dict[str, list[dict[str, Any]]] = {}
+    for table in sorted(tables, key=lambda t: t.name()):
+        identifier = ".".join(table.name())
+        rows = pl.scan_iceberg(table).filter(matchers[identifier](table.schema().as_arrow())).collect()
+        if rows.height:
+            products[identifier] = [_jsonable(r, detokenized) for r in rows.iter_rows(named=True)]
+    export: dict[str, Any] = {
+        "subject": subject.user_id if detokenize else subject.reference,
+        "subject_reference": subject.reference,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(),
+        "detokenized": detokenize,
+        "products": products,
+    }
+    if detokenize:
+        export["raw_events"] = _raw_events(subject)
+    return export
+
+
+def _raw_events(subject: Subject) -> list[dict[str, Any]]:
+    """The subject's own envelopes as Bronze holds them, oldest first."""
+    events = [json.loads(line) for line in raw_events_of(subject.user_id)]
+    return sorted(events, key=lambda e: (e.get("timestamp", ""), e.get("eventId", "")))
+
+
+EXPORT_LOG = "gdpr_exports"
+
+
+def entitled_to_raw(role: Role) -> bool:
+    """A role cleared for restricted values and raw tables in every domain (the privacy officer)."""
+    return role.clearance == CLASSIFICATIONS[-1] and role.raw_tables and role.domains is None
+
+
+def export_for_role(user_id: str, role_name: str, requested_by: str) -> dict[str, Any]:
+    """The subject's export as ``role_name`` may have it, with an audit record of who asked."""
+    role = load_policy().role(role_name)
+    export = export_subject(user_id, detokenize=entitled_to_raw(role))
+    append_audit(
+        EXPORT_LOG,
+        {
+            "at": export["generated_at"],
+            "subject_reference": export["subject_reference"],
+            "role": role.name,
+            "requested_by": requested_by,
+            "detokenized": export["detokenized"],
+            "rows": {product: len(rows) for product, rows in export["products"].items()},
+        },
+    )
+    return export
+
+
+def write_export(export: dict[str, Any], out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(export, indent=2, sort_keys=True, default=str) + "\n")
+    out.chmod(0o600)
+    return out

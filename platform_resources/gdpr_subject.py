@@ -1,0 +1,102 @@
+"""A data subject and everything that identifies them in the lakehouse.
+
+A GDPR request names a customer by ``userId``. Their data is found by: the id itself
+(raw envelopes, Bronze, quarantined lines), every email address their events ever
+carried (registration and profile changes, read from the raw events), and the tokens
+Silver made of both, under the current tokenization key and every previous one still
+configured (``MESHHOUSE_TOKEN_PREVIOUS_KEYS``), so a rotation does not hide old rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import polars as pl
+
+from platform_resources.catalog import load_catalog
+from platform_resources.landing import landing_files, open_landing
+from platform_resources.pii_scan import value_pattern
+from platform_resources.settings import get_previous_token_keys, get_token_key
+from platform_resources.tokenize import token
+from platform_resources.workspace import domain_names
+
+AUDIT_REFERENCE_PREFIX = "gdpr-subject:"
+
+
+@dataclass(frozen=True)
+class Subject:
+    user_id: str
+    emails: tuple[str, ...]
+    keys: tuple[bytes, ...]
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        """The raw values that identify the subject: the id and every email."""
+        return (self.user_id, *self.emails)
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """Their tokens under every configured key (ids as they are, emails lower-cased)."""
+        values = (self.user_id, *(email.lower() for email in self.emails))
+        return tuple(dict.fromkeys(token(v, key) for key in self.keys for v in values))
+
+    @property
+    def reference(self) -> str:
+        """A keyed pseudonym for audit records: names the request, not the person, and
+        equals no token in the data."""
+        return token(AUDIT_REFERENCE_PREFIX + self.user_id, self.keys[0])
+
+    def pattern(self) -> re.Pattern[bytes]:
+        """Anything that identifies the subject: raw id, emails and tokens."""
+        return value_pattern((*self.identifiers, *self.tokens))
+
+
+def token_keys() -> tuple[bytes, ...]:
+    return (get_token_key(), *get_previous_token_keys())
+
+
+def _landing_mentions(pattern: re.Pattern[bytes]) -> Iterator[bytes]:
+    for domain in domain_names():
+        for file in landing_files(domain):
+            with open_landing(file.path) as stream:
+                yield from (line for line in stream if pattern.search(line))
+
+
+def raw_events_of(user_id: str) -> Iterator[str]:
+    """The raw envelopes Bronze holds whose ``userId`` is the subject, every domain."""
+    catalog = load_catalog()
+    for namespace in catalog.list_namespaces():
+        for identifier in catalog.list_tables(namespace):
+            if identifier[-1] != "bronze_events":
+                continue
+            raw = (
+                pl.scan_iceberg(catalog.load_table(identifier))
+                .filter(pl.col("user_id") == user_id)
+                .select("raw")
+                .collect()
+                .get_column("raw")
+            )
+            yield from raw
+
+
+def _emails(line: bytes, user_id: str) -> Iterator[str]:
+    try:
+        event = json.loads(line)
+        payload = event["data"]["payload"]
+    except (ValueError, KeyError, TypeError):
+        return  # not an event (a quarantined line): it is erased by the id, carries no email we can read
+    if user_id in (event.get("userId"), payload.get("userId")) and isinstance(payload.get("email"), str):
+        yield payload["email"]
+
+
+def resolve_subject(user_id: str) -> Subject:
+    """The subject with every email their raw events carried (landing zone and Bronze)."""
+    if not user_id.strip():
+        raise ValueError("a subject id is required")
+    by_id = value_pattern([user_id])
+    lines = [*_landing_mentions(by_id), *(line.encode() for line in raw_events_of(user_id))]
+    emails = dict.fromkeys(email for line in lines for email in _emails(line, user_id))
+    return Subject(user_id, tuple(emails), token_keys())
