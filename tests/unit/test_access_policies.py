@@ -131,10 +131,14 @@ def _changed(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("roles/analyst/clearance", "secret", "clearance 'secret' is not a classification"),
+        (
+            "roles/analyst/clearance",
+            "secret",
+            "clearance 'secret' is not a classification",
+        ),  # pragma: allowlist secret
         (
             "roles/analyst/masks",
-            {"secret": "redact"},
+            {"secret": "redact"},  # pragma: allowlist secret
             r"masks names unknown classification\(s\) \['secret'\]",
         ),
         ("roles/analyst/masks", {"restricted": "shuffle"}, r"unknown mask\(s\) \['restricted: shuffle'\]"),
