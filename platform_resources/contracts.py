@@ -31,6 +31,7 @@ from pyiceberg.types import NestedField
 
 from platform_resources.check_names import CONTRACT
 from platform_resources.contract_types import ContractTypeError, column_type, polars_type
+from platform_resources.markdown_table import markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_ROWS = 20
@@ -640,7 +641,8 @@ class ContractOutcome:
         }
         if len(self.failure_cases):
             sample = self.failure_cases.head(SAMPLE_ROWS).with_columns(pl.all().cast(pl.String))
-            metadata["failure_sample"] = dg.MetadataValue.md(_markdown(sample))
+            table = markdown_table(sample.columns, sample.iter_rows())
+            metadata["failure_sample"] = dg.MetadataValue.md(table)
         metadata.update(extra or {})
         return dg.AssetCheckResult(
             asset_key=asset_key,
@@ -655,13 +657,6 @@ class ContractOutcome:
                 f"v{self.contract.version} (allowed ratio {self.contract.max_failing_ratio})"
             ),
         )
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join((v or "").replace("|", "\\|") for v in row) + " |" for row in frame.iter_rows()]
-    return "\n".join([header, rule, *rows])
 
 
 FAILURE_CASES_SCHEMA = {"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64}

@@ -14,6 +14,7 @@ import dagster as dg
 
 from platform_resources.automation import RETRY
 from platform_resources.catalog import load_catalog
+from platform_resources.markdown_table import markdown_table
 from platform_resources.retention import TableRetention, apply_retention, retention_totals
 from platform_resources.table_maintenance import (
     MaintenancePolicy,
@@ -49,13 +50,8 @@ class RetentionConfig(dg.Config):
     dry_run: bool = False  # report what would be deleted, delete nothing
 
 
-def _markdown(header: list[str], rows: list[list[object]]) -> str:
-    lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
-
-
 def _maintenance_table(results: list[TableMaintenance]) -> str:
-    return _markdown(
+    return markdown_table(
         ["table", "data files before", "after", "compacted", "snapshots expired", "files deleted", "bytes"],
         [
             [
@@ -107,7 +103,7 @@ def table_maintenance_report(
 
 
 def _retention_table(results: list[TableRetention]) -> str:
-    return _markdown(
+    return markdown_table(
         ["table", "tier", "cutoff", "partitions deleted", "rows", "files deleted"],
         [
             [

@@ -8,17 +8,12 @@ and worst error budget left (numbers the UI plots across materializations) and t
 import dagster as dg
 
 from platform_resources.automation import RETRY
+from platform_resources.markdown_table import markdown_table
 from platform_resources.settings import get_paths
 from platform_resources.slo_report import slo_report, summary_rows, write_slo_report
 from platform_resources.workspace import workspace_contracts, workspace_definitions
 
 SLO_REPORT_KEY = dg.AssetKey(["platform", "slo", "report"])
-
-
-def _markdown(rows: list[list[str]]) -> str:
-    header, *body = rows
-    lines = [header, ["---"] * len(header), *body]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 @dg.asset(
@@ -42,6 +37,7 @@ def slo_report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         if d.worst_budget_left is not None:
             per_domain[f"budget_left_{d.domain}"] = dg.MetadataValue.float(d.worst_budget_left)
     found = [b for p in report.products for b in p.breaches]
+    header, *rows = summary_rows(report)
     return dg.MaterializeResult(
         metadata={
             "dagster/uri": str(index),
@@ -50,7 +46,7 @@ def slo_report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "breaches": dg.MetadataValue.int(len(found)),
             "ongoing_breaches": dg.MetadataValue.int(sum(1 for b in found if b.end is None)),
             **per_domain,
-            "products_table": dg.MetadataValue.md(_markdown(summary_rows(report))),
+            "products_table": dg.MetadataValue.md(markdown_table(header, rows)),
         }
     )
 

@@ -212,8 +212,8 @@ class S3Landing:
 
 
 @pytest.fixture
-def s3_landing(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Landing:
-    """The landing zone set to a fresh bucket of the session's S3 server."""
+def s3_client(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The ``AWS_*`` settings pointed at the session's S3 server, and a client of it."""
     import boto3
 
     for name, value in {
@@ -223,7 +223,13 @@ def s3_landing(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Landing:
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    landing = S3Landing(boto3.client("s3", endpoint_url=s3_server), f"landing-{uuid.uuid4().hex[:12]}")
+    return boto3.client("s3", endpoint_url=s3_server)
+
+
+@pytest.fixture
+def s3_landing(s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> S3Landing:
+    """The landing zone set to a fresh bucket of the session's S3 server."""
+    landing = S3Landing(s3_client, f"landing-{uuid.uuid4().hex[:12]}")
     landing.client.create_bucket(Bucket=landing.bucket)
     monkeypatch.setenv("MESHHOUSE_LANDING_URI", f"s3://{landing.bucket}/zone")
     return landing

@@ -25,7 +25,7 @@ from platform_resources.pii_scan import EMAIL_SHAPE, PHONE_SHAPE, files_under, s
 from platform_resources.settings import DEV_TOKEN_KEY
 from platform_resources.simulation import FaultRates
 from platform_resources.tokenize import token
-from platform_resources.workspace import domain_module, simulated_domains
+from platform_resources.workspace import domain_module, domain_names, simulated_domains
 
 DAYS = [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
 RATES = FaultRates(redelivery=0.01, late=0.02, malformed=0.01)
@@ -68,9 +68,12 @@ def _users(events: list[dict], prefix: str) -> set[str]:
     return {e.get("userId") for e in events if str(e.get("eventType", "")).startswith(prefix)} - {None}
 
 
-@pytest.fixture
-def lakehouse(home: Path, instance: dg.DagsterInstance) -> Lakehouse:
-    for domain in simulated_domains():
+#: The domains that hold customers' data (inventory's and platform's events hold none).
+CUSTOMER_DOMAINS = ["customers", "orders", "payments", "growth"]
+
+
+def _simulated_lakehouse(home: Path, instance: dg.DagsterInstance, domains: list[str]) -> Lakehouse:
+    for domain in set(domains) & set(simulated_domains()):
         domain_module(domain, "simulate").simulate(DAYS, 300, 7, RATES)
     events = _landed_events(home)
     both = _users(events, "user.registered") & _users(events, "order.") & _users(events, "payment.")
@@ -82,8 +85,20 @@ def lakehouse(home: Path, instance: dg.DagsterInstance) -> Lakehouse:
     # a line cut short that mentions the subject: not an envelope, so Bronze quarantines it
     broken = f'{{"eventId": "cut", "userId": "{subject}", "data": {{"payload": {{"email": "{min(emails)}"'
     write_landing_file("customers", DAYS[0], "cut-short.jsonl", broken.encode() + b"\n")
-    assert run_demo(instance) == 0
+    assert run_demo(instance, domains) == 0
     return Lakehouse(home, events, subject, emails, order_ids)
+
+
+@pytest.fixture
+def lakehouse(home: Path, instance: dg.DagsterInstance) -> Lakehouse:
+    """Every domain, simulated and materialized."""
+    return _simulated_lakehouse(home, instance, domain_names())
+
+
+@pytest.fixture
+def customer_lakehouse(home: Path, instance: dg.DagsterInstance) -> Lakehouse:
+    """The domains that hold customers' data, simulated and materialized."""
+    return _simulated_lakehouse(home, instance, CUSTOMER_DOMAINS)
 
 
 def _tables() -> dict[str, pl.DataFrame]:
@@ -153,8 +168,9 @@ def test_silver_gold_and_port_files_hold_no_raw_personal_data(lakehouse: Lakehou
 
 
 def test_erasure_request_removes_one_customer_from_every_file(
-    lakehouse: Lakehouse, instance: dg.DagsterInstance
+    customer_lakehouse: Lakehouse, instance: dg.DagsterInstance
 ) -> None:
+    lakehouse = customer_lakehouse
     from domains.platform.definitions import defs as platform_defs
 
     values = lakehouse.subject_values()
@@ -202,14 +218,17 @@ def test_erasure_request_removes_one_customer_from_every_file(
     assert not list((lakehouse.home / "gdpr" / "requests").glob("*.json"))  # served
 
     # the pipeline keeps running on the cleaned landing zone, without the subject
-    assert run_demo(instance) == 0
+    assert run_demo(instance, CUSTOMER_DOMAINS) == 0
     assert scan_files(files_under(lakehouse.home, dagster_storage), everywhere) == []
     rerun = _tables()
     for name in ("orders.silver_orders", "customers.silver_customers", "payments.silver_payment_events"):
         assert _row_hashes(rerun[name], RUN_COLUMNS) == _row_hashes(others[name], RUN_COLUMNS), name
 
 
-def test_export_detokenizes_for_the_privacy_officer_only(lakehouse: Lakehouse, tmp_path: Path) -> None:
+def test_export_detokenizes_for_the_privacy_officer_only(
+    customer_lakehouse: Lakehouse, tmp_path: Path
+) -> None:
+    lakehouse = customer_lakehouse
     officer = _meshhouse(
         lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "privacy_officer",
         "--out", str(tmp_path / "officer.json"),

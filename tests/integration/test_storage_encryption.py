@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import Iterator
 
-import boto3
 import polars as pl
 import psycopg2
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from platform_resources.catalog import load_catalog
 from platform_resources.iceberg_io import read_table, write_frames
 from platform_resources.storage_encryption import SSE_S3, encrypt_buckets, ensure_bucket_encryption
-from tests.integration.conftest import S3_ACCESS_KEY, S3_SECRET_KEY
 
 
 @pytest.fixture
@@ -29,7 +27,8 @@ def postgres_catalog() -> Iterator[str]:
 
 
 @pytest.fixture
-def production(home, s3_server: str, postgres_catalog: str, monkeypatch: pytest.MonkeyPatch):
+def production(home, s3_client, postgres_catalog: str, monkeypatch: pytest.MonkeyPatch):
+    client = s3_client
     buckets = {kind: f"{kind}-{uuid.uuid4().hex[:10]}" for kind in ("warehouse", "exports")}
     for name, value in {
         "MESHHOUSE_ENV": "production",
@@ -37,13 +36,8 @@ def production(home, s3_server: str, postgres_catalog: str, monkeypatch: pytest.
         "MESHHOUSE_WAREHOUSE": f"s3://{buckets['warehouse']}/lake",
         "MESHHOUSE_EXPORT_URI": f"s3://{buckets['exports']}/ports",
         "MESHHOUSE_TOKEN_KEY": "a-production-key",
-        "AWS_ENDPOINT_URL": s3_server,
-        "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
-        "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=s3_server)
     for bucket in buckets.values():
         client.create_bucket(Bucket=bucket)
     encrypt_buckets.cache_clear()
