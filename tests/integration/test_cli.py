@@ -1,7 +1,9 @@
-"""The commands users script against: `dagster asset materialize` and `meshhouse demo`, as subprocesses."""
+"""The commands users script against: `dagster asset materialize` and `make demo`, as subprocesses."""
 
 import datetime as dt
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +14,7 @@ from platform_resources.catalog import load_catalog
 from platform_resources.iceberg_io import read_table
 from platform_resources.workspace import prepare_dagster_home
 from tests.conftest import order_created, write_landing
-from tests.integration.conftest import rows, run_command
+from tests.integration.conftest import REPO, rows, run_command
 
 pytestmark = pytest.mark.integration
 D1, D2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
@@ -74,24 +76,26 @@ def test_dagster_job_execute_runs_a_range_as_one_run_and_a_rerun_changes_nothing
         assert len(instance.get_runs()) == 2
 
 
-def test_meshhouse_demo_exits_zero_with_a_summary(home, dagster_home) -> None:
-    done = run_command(
-        [
-            "meshhouse",
-            "demo",
-            "--days",
-            "2",
-            "--events-per-day",
-            "400",
-            "--end-date",
-            "2026-11-20",
-        ],
-        home,
-        dagster_home,
-    )
+def test_make_demo_exits_zero_with_a_summary_all_under_meshhouse_home(home) -> None:
+    repo_state = REPO / ".meshhouse"
+    before = sorted(repo_state.rglob("*")) if repo_state.exists() else []
+    env = {**os.environ, "MESHHOUSE_HOME": str(home), "DEMO_DAYS": "2", "DEMO_EVENTS_PER_DAY": "400"}
+    env.pop("DAGSTER_HOME", None)  # the Makefile puts it inside MESHHOUSE_HOME
+    # `-o env`: the environment is the one this suite runs in (re-preparing the dbt projects
+    # would rewrite files the other tests' dbt runs read)
+    make = ["make", "-o", "env", "demo"]
+    done = subprocess.run(make, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    first = yesterday - dt.timedelta(days=1)
+    # everything the demo wrote is under MESHHOUSE_HOME, the Dagster instance included
+    assert (home / "catalog.db").exists() and (home / "landing" / "orders" / f"dt={yesterday}").is_dir()
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert len(instance.get_runs()) == 6  # one per domain
+    assert (sorted(repo_state.rglob("*")) if repo_state.exists() else []) == before
     out = done.stdout
     for domain in ("orders", "customers", "payments", "inventory", "growth", "platform"):  # workspace.yaml
-        assert f"{domain}: materializing 2026-11-19..2026-11-20 (2 days) as one run" in out
+        assert f"{domain}: materializing {first}..{yesterday} (2 days) as one run" in out
     assert "checks: " in out and " 0 failed" in out
     for table in ("bronze_events", "bronze_quarantine", "silver_orders", "gold_daily_revenue"):
         assert table in out

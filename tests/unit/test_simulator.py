@@ -72,3 +72,23 @@ def test_same_seed_same_events(home, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("MESHHOUSE_HOME", str(tmp_path / "other"))
     simulate(DAYS[:1], 500, seed=3, rates=FaultRates(malformed=0.01))
     assert _lines() == first
+
+
+def test_user_registered_events_carry_the_user_id_and_email_in_their_payload(home) -> None:
+    from domains.customers.simulate import simulate as simulate_customers
+
+    simulate_customers(DAYS[:1], 200, seed=3, rates=FaultRates())
+    events = [
+        json.loads(line) for f in landing_files("customers") for line in f.path.read_bytes().splitlines()
+    ]
+    registered = [e for e in events if e["eventType"] == "user.registered"]
+    assert len(registered) == 80  # 40% of the day's events
+    for event in registered:
+        payload = event["data"]["payload"]
+        assert payload["userId"] == event["userId"] and payload["userId"].startswith("user-")
+        assert "@" in payload["email"] and payload["email"].split("@")[1] in {
+            "example.com",
+            "mail.test",
+            "inbox.example",
+        }
+    assert len({e["data"]["payload"]["email"] for e in registered}) == len(registered)
