@@ -66,6 +66,7 @@ class TableAccess:
     identifier: str
     masks: Mapping[str, str]  # column -> redact | nullify, for every column the role may not see
     row_filters: Mapping[str, tuple[str, ...]]  # column -> the values a row's column must be one of
+    columns: tuple[str, ...] = ()  # the table's current columns: nothing else is ever read
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class Role:
                     f"{identifier} has no {row_filter.column} column for row filter {row_filter.name!r} "
                     f"of role {self.name!r}, and the filter does not list it as unfiltered"
                 )
-        return TableAccess(identifier, masks, row_filters)
+        return TableAccess(identifier, masks, row_filters, tuple(columns))
 
 
 @dataclass(frozen=True)

@@ -212,9 +212,18 @@ def _requester(args: argparse.Namespace) -> str:
 
 
 def _gdpr_erase(args: argparse.Namespace) -> int:
-    from platform_resources.gdpr_erasure import erase_subject
+    from platform_resources.gdpr_erasure import erase_subject, preview_erasure
+    from platform_resources.gdpr_subject import UnknownSubject
 
-    report = erase_subject(args.subject, requested_by=_requester(args))
+    try:
+        if args.dry_run:
+            for name, count in sorted(preview_erasure(args.subject).items()):
+                print(f"  {name:<44} {count:>8,} would be erased")
+            return 0
+        report = erase_subject(args.subject, requested_by=_requester(args))
+    except UnknownSubject as exc:
+        print(f"gdpr erase: {exc}", file=sys.stderr)
+        return 2
     removed = sum(report.table_rows_removed.values())
     print(
         f"erasure {report.request_id} (subject {report.subject_reference}): "
@@ -239,10 +248,11 @@ def _gdpr_export(args: argparse.Namespace) -> int:
 
     from platform_resources.access_policies import AccessPolicyError
     from platform_resources.gdpr_export import export_for_role, write_export
+    from platform_resources.gdpr_subject import UnknownSubject
 
     try:
         export = export_for_role(args.subject, args.role, _requester(args))
-    except AccessPolicyError as exc:
+    except (AccessPolicyError, UnknownSubject) as exc:
         print(f"gdpr export: {exc}", file=sys.stderr)
         return 2
     out = write_export(export, Path(args.out))
@@ -276,6 +286,7 @@ def _add_gdpr_commands(commands: argparse._SubParsersAction) -> None:
         dest="action", required=True
     )
     erase = gdpr.add_parser("erase", help="remove a subject from every layer, domain and file, now")
+    erase.add_argument("--dry-run", action="store_true", help="count what would be erased, delete nothing")
     export = gdpr.add_parser("export", help="write a subject's data across domains as JSON")
     export.add_argument(
         "--role", required=True, help="the reader (access_policies.yaml); entitled: raw values"
@@ -318,17 +329,17 @@ def _maintenance_run(args: argparse.Namespace) -> int:
 
 def _retention_run(args: argparse.Namespace) -> int:
     from platform_resources.catalog import load_catalog
-    from platform_resources.retention import apply_retention, retention_totals
+    from platform_resources.retention import apply_retention, retain_files, retention_totals
     from platform_resources.workspace import workspace_contracts
 
     products = {c.product_id: c for c in workspace_contracts().values()}
+    today = dt.datetime.now(dt.UTC).date()
+    files = retain_files(products, today, dry_run=args.dry_run)
     done = []
-    for result in apply_retention(
-        load_catalog(), products, dt.datetime.now(dt.UTC).date(), dry_run=args.dry_run
-    ):
+    for result in apply_retention(load_catalog(), products, today, dry_run=args.dry_run):
         print(result.summary())
         done.append(result)
-    totals = ", ".join(f"{k} {v:,}" for k, v in retention_totals(done).items())
+    totals = ", ".join(f"{k} {v:,}" for k, v in {**retention_totals(done), **files}.items())
     print(f"retention{' (dry run, nothing deleted)' if args.dry_run else ''}: {totals}")
     return 0
 

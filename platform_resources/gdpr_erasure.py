@@ -15,10 +15,12 @@ In order, so that nothing erased can come back from upstream:
    are purged from JetStream;
 4. every snapshot but the current one of each changed table is expired and the files
    only they referenced are deleted, so no old snapshot still holds the subject;
-5. the home is searched for the subject's id, emails and tokens (decoded, not grepped:
-   Parquet and Avro are compressed) and the audit record written: counts per table and
-   file, what was deleted and the verification's findings, under a keyed reference to
-   the subject, never the id.
+5. verification (``verify_erased``): no row of any table, landing line or port row
+   mentions the subject, no unreferenced old file is left under a changed table, and, on
+   the embedded default's local folders, no file's decoded content does (Parquet values,
+   Avro blocks, raw bytes); then the audit record: counts per table and file, what was
+   deleted and the verification's findings, under a keyed reference to the subject,
+   never the id.
 
 Aggregates that hold no row of the subject (daily revenue, counts) keep the subject's
 contribution: they are not personal data.
@@ -30,7 +32,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
@@ -38,19 +40,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.expressions import AlwaysTrue, In
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo, IsNull
 from pyiceberg.table import Table
 
 from platform_resources.audit_log import append_audit
 from platform_resources.catalog import load_catalog
 from platform_resources.contracts import Contract
-from platform_resources.gdpr_subject import Subject, resolve_subject
-from platform_resources.iceberg_io import partition_column
-from platform_resources.landing import landing_files, open_landing, write_landing_file
-from platform_resources.pii_scan import Finding, files_under, polars_pattern, scan_files
-from platform_resources.settings import get_export_root, get_paths
-from platform_resources.table_maintenance import expire_snapshots
+from platform_resources.gdpr_requests import exports_folder
+from platform_resources.gdpr_subject import Subject, drop_state, keep_state, kind_of, resolve_subject
+from platform_resources.iceberg_io import ERASURE_SUMMARY, partition_column
+from platform_resources.landing import LandingFile, landing_files, open_landing, write_landing_file
+from platform_resources.pii_scan import Finding, files_under, polars_pattern, scan_content
+from platform_resources.settings import Environment, get_environment, get_export_root, get_paths
+from platform_resources.table_maintenance import expire_snapshots, list_files, referenced_files
 from platform_resources.workspace import domain_names, workspace_contracts
 
 COMMIT_ATTEMPTS = 5
@@ -70,12 +73,14 @@ class ErasureReport:
     stream_messages_purged: int = 0
     snapshots_expired: int = 0
     files_deleted: int = 0
-    findings: list[str] = field(default_factory=list)
+    exports_deleted: int = 0
+    findings: list[str] = field(default_factory=list)  # where, and what (id, email, token): no value
+    error: str = ""
     finished_at: str = ""
 
     @property
     def verified(self) -> bool:
-        return not self.findings
+        return not self.findings and not self.error and bool(self.finished_at)
 
 
 def text_match(subject: Subject, schema: pa.Schema) -> pl.Expr:
@@ -108,35 +113,40 @@ def _mask(rows: pa.Table, match: Matcher) -> pa.Array:
     return pa.array(pl.from_arrow(rows).select(match(rows.schema)).to_series().to_list(), pa.bool_())
 
 
+def _partition_filter(column: str | None, value: object) -> BooleanExpression:
+    if column is None:
+        return AlwaysTrue()
+    if value is None:
+        return IsNull(column)
+    return EqualTo(column, value.isoformat() if isinstance(value, dt.date) else value)
+
+
 def erase_rows(table: Table, match: Matcher) -> int:
-    """Remove the rows ``match`` selects; each day with such rows is replaced by its other rows
-    in one commit based on the snapshot it was read from. Returns the rows removed."""
+    """Remove the rows ``match`` selects; each partition with such rows is replaced by its
+    other rows in one commit based on the snapshot it was read from (a concurrent commit
+    fails it and the partition is read again). Returns the rows removed."""
     catalog = load_catalog()
     identifier = ".".join(table.name())
     column = partition_column(table)
-    days = (
-        pl.scan_iceberg(table)
-        .filter(match(table.schema().as_arrow()))
-        .select(pl.col(column) if column else pl.lit(None).alias("all"))
-        .unique()
-        .collect()
-        .to_series()
-        .to_list()
-    )
+    matching = pl.scan_iceberg(table).filter(match(table.schema().as_arrow()))
+    if column is None:
+        partitions = [None] if matching.select(pl.len()).collect().item() else []
+    else:
+        partitions = matching.select(column).unique().collect().to_series().to_list()
     removed = 0
-    for day in days:
+    for value in partitions:
         for attempt in range(COMMIT_ATTEMPTS):
             table = catalog.load_table(identifier)
-            row_filter = In(column, [day.isoformat()]) if column else AlwaysTrue()
+            row_filter = _partition_filter(column, value)
             rows = table.scan(row_filter=row_filter).to_arrow()
             drop = _mask(rows, match)
             try:
                 with table.transaction() as tx:
-                    tx.delete(row_filter)
+                    tx.delete(row_filter, snapshot_properties=ERASURE_SUMMARY)
                     kept = rows.filter(pc.invert(drop))
                     if kept.num_rows:
-                        tx.append(kept)
-            except CommitFailedException:
+                        tx.append(kept, snapshot_properties=ERASURE_SUMMARY)
+            except (CommitFailedException, ValidationException):
                 if attempt == COMMIT_ATTEMPTS - 1:
                     raise
                 continue
@@ -158,8 +168,7 @@ def _erase_landing(subject: Subject, report: ErasureReport) -> None:
     pattern = subject.pattern()
     for domain in domain_names():
         for file in landing_files(domain):
-            with open_landing(file.path) as stream:
-                lines = stream.readlines()
+            lines = _landing_lines(file)
             kept = [line for line in lines if not pattern.search(line)]
             if len(kept) < len(lines):
                 name = str(file.path).rsplit("/", 1)[-1]
@@ -175,6 +184,9 @@ def _subject_keys(tables: list[Table], contracts: dict[str, Contract], subject: 
         if contract is None or len(contract.grain) != 1:
             continue
         key = contract.grain[0]
+        column = contract.column(key)
+        if column is None or column.type != "string" or key == contract.partition_column:
+            continue  # an entity id is a string; a one-column grain of dates is not one
         values = (
             pl.scan_iceberg(table)
             .filter(text_match(subject, table.schema().as_arrow()))
@@ -204,25 +216,36 @@ def subject_matchers(
     return matchers
 
 
-def _erase_file_ports(contracts: dict[str, Contract], subject: Subject, report: ErasureReport) -> None:
-    """Rewrite each file port's Parquet files that hold the subject's rows without them."""
+def _file_ports(contracts: dict[str, Contract]) -> Iterator[tuple[pafs.FileSystem, str]]:
+    """(filesystem, path) of every Parquet file of every file port."""
     fs, root = pafs.FileSystem.from_uri(get_export_root())
     for contract in contracts.values():
-        if not any(p.type == "file" for p in contract.ports):
-            continue
-        folder = f"{root.rstrip('/')}/{contract.domain}/{contract.name}"
-        selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
-        for info in fs.get_file_info(selector):
-            if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
-                continue
-            rows = pq.read_table(info.path, filesystem=fs)
-            drop = _mask(rows, lambda schema: text_match(subject, schema))
-            dropped = pc.sum(drop).as_py() or 0
-            if dropped:
-                temporary = f"{info.path}.{uuid.uuid4().hex}.tmp"
-                pq.write_table(rows.filter(pc.invert(drop)), temporary, filesystem=fs)
-                fs.move(temporary, info.path)
-                report.port_rows_removed[info.path] = dropped
+        if any(p.type == "file" for p in contract.ports):
+            folder = f"{root.rstrip('/')}/{contract.domain}/{contract.name}"
+            selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
+            for info in fs.get_file_info(selector):
+                if info.type == pafs.FileType.File and info.path.endswith(".parquet"):
+                    yield fs, info.path
+
+
+def _port_rows(subject: Subject) -> Iterator[tuple[str, int]]:
+    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    for fs, path in _file_ports(contracts):
+        rows = pq.read_table(path, filesystem=fs)
+        if found := pc.sum(_mask(rows, lambda schema: text_match(subject, schema))).as_py():
+            yield path, found
+
+
+def _erase_file_ports(contracts: dict[str, Contract], subject: Subject, report: ErasureReport) -> None:
+    """Rewrite each file port's Parquet files that hold the subject's rows without them."""
+    for fs, path in _file_ports(contracts):
+        rows = pq.read_table(path, filesystem=fs)
+        drop = _mask(rows, lambda schema: text_match(subject, schema))
+        if dropped := pc.sum(drop).as_py():
+            temporary = f"{path}.{uuid.uuid4().hex}.tmp"
+            pq.write_table(rows.filter(pc.invert(drop)), temporary, filesystem=fs)
+            fs.move(temporary, path)  # readers see the old file or the new one
+            report.port_rows_removed[path] = dropped
 
 
 def _stream_subjects(contracts: dict[str, Contract], subject: Subject) -> list[str]:
@@ -262,46 +285,140 @@ async def _purge(subjects: list[str]) -> int:
         await client.close()
 
 
-def erase_subject(user_id: str, requested_by: str = "cli", request_id: str | None = None) -> ErasureReport:
-    """Erase one subject everywhere (see the module's docstring) and append the audit record."""
+def preview_erasure(user_id: str) -> dict[str, int]:
+    """What an erasure would remove, deleting nothing: rows per table and landing lines."""
     subject = resolve_subject(user_id)
+    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    tables = lakehouse_tables()
+    matchers = subject_matchers(subject, tables, contracts)
+    counts = {
+        identifier: pl.scan_iceberg(table)
+        .filter(matchers[identifier](schema))
+        .select(pl.len())
+        .collect()
+        .item()
+        for table in tables
+        for identifier, schema in [(".".join(table.name()), table.schema().as_arrow())]
+    }
+    pattern = subject.pattern()
+    counts["landing lines"] = sum(
+        sum(1 for line in _landing_lines(file) if pattern.search(line))
+        for domain in domain_names()
+        for file in landing_files(domain)
+    )
+    return {name: n for name, n in counts.items() if n}
+
+
+def _landing_lines(file: LandingFile) -> list[bytes]:
+    with open_landing(file.path) as stream:
+        return stream.readlines()
+
+
+def _erase_exports(subject: Subject, report: ErasureReport) -> None:
+    """Delete the GDPR exports written for the subject: copies of their data."""
+    pattern = subject.pattern()
+    for path in files_under(exports_folder()):
+        if pattern.search(path.read_bytes()):
+            path.unlink()
+            report.exports_deleted += 1
+
+
+def erase_subject(user_id: str, requested_by: str = "cli", request_id: str | None = None) -> ErasureReport:
+    """Erase one subject everywhere (see the module's docstring) and append the audit record,
+    whatever happens: a failure half-way is recorded with its error, and what was resolved
+    is kept (owner-only) so the retry still knows the emails whose events are gone."""
+    subject = resolve_subject(user_id)
+    keep_state(subject)
+    started = dt.datetime.now(dt.UTC)
     report = ErasureReport(
         request_id=request_id or uuid.uuid4().hex,
         subject_reference=subject.reference,
         requested_by=requested_by,
-        started_at=dt.datetime.now(dt.UTC).isoformat(),
+        started_at=started.isoformat(),
         emails_found=len(subject.emails),
     )
-    contracts = {c.product_id: c for c in workspace_contracts().values()}
-    stream_subjects = _stream_subjects(contracts, subject)
-    _erase_landing(subject, report)
-    tables = lakehouse_tables()
-    matchers = subject_matchers(subject, tables, contracts)
-    for table in tables:
-        identifier = ".".join(table.name())
-        removed = erase_rows(table, matchers[identifier])
-        if removed:
-            report.table_rows_removed[identifier] = removed
-            expired = expire_snapshots(
-                load_catalog().load_table(identifier), older_than=dt.datetime.now(dt.UTC), retain_last=1
-            )
-            report.snapshots_expired += expired.snapshots_expired
-            report.files_deleted += expired.files_deleted
-    _erase_file_ports(contracts, subject, report)
-    if stream_subjects:
-        report.stream_messages_purged = asyncio.run(_purge(stream_subjects))
-    report.findings = [str(f) for f in verify_erased(subject)]
-    report.finished_at = dt.datetime.now(dt.UTC).isoformat()
-    write_audit(report)
+    try:
+        contracts = {c.product_id: c for c in workspace_contracts().values()}
+        stream_subjects = _stream_subjects(contracts, subject)
+        _erase_landing(subject, report)
+        tables = lakehouse_tables()
+        matchers = subject_matchers(subject, tables, contracts)
+        for table in tables:
+            identifier = ".".join(table.name())
+            if removed := erase_rows(table, matchers[identifier]):
+                report.table_rows_removed[identifier] = removed
+                expired = expire_snapshots(
+                    load_catalog().load_table(identifier), older_than=dt.datetime.now(dt.UTC), retain_last=1
+                )
+                report.snapshots_expired += expired.snapshots_expired
+                report.files_deleted += expired.files_deleted
+        _erase_file_ports(contracts, subject, report)
+        _erase_exports(subject, report)
+        if stream_subjects:
+            report.stream_messages_purged = asyncio.run(_purge(stream_subjects))
+        report.findings = verify_erased(subject, list(report.table_rows_removed), started)
+        if not report.findings:  # done: what was resolved for a retry goes too
+            drop_state(subject)
+    except Exception as exc:
+        report.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        report.finished_at = dt.datetime.now(dt.UTC).isoformat()
+        write_audit(report)
     return report
 
 
-def verify_erased(subject: Subject) -> list[Finding]:
-    """Every file under the home's landing zone, warehouse, exports and scratch that still
-    mentions the subject (decoded: Parquet values, Avro blocks, raw bytes)."""
-    paths = get_paths()
-    roots = (paths.landing, paths.warehouse, paths.home / "exports", paths.scratch)
-    return scan_files(files_under(*roots), subject.pattern())
+def _unreferenced_mentions(subject: Subject, identifier: str, since: dt.datetime) -> Iterator[str]:
+    """Files under the table's location that no snapshot references, from before the erasure,
+    whose content mentions the subject (an old version expiry did not delete)."""
+    table = load_catalog().load_table(identifier)
+    referenced = referenced_files(table)
+    for path, info in list_files(table).items():
+        if path in referenced or info.mtime is None or info.mtime >= since:
+            continue
+        uri = f"{table.location().split('://', 1)[0]}://{path}"
+        with table.io.new_input(uri).open() as stream:
+            found = scan_content(uri, stream.read(), subject.pattern())
+        yield from (f"{uri}: {kind} in {kind_where}" for kind, kind_where in _kinds(subject, found))
+
+
+def _kinds(subject: Subject, findings: Iterable[Finding]) -> set[tuple[str, str]]:
+    """(what it is: id, email or token; where) of each finding, never the value itself."""
+    return {(kind_of(subject, f.value), f.where) for f in findings}
+
+
+def verify_erased(subject: Subject, changed: list[str], since: dt.datetime) -> list[str]:
+    """What still mentions the subject, wherever the data is stored (findings name the file or
+    table and what was found, id, email or token, never the value):
+
+    - a row of any table their id, emails or tokens are found in (current snapshots);
+    - a file under a changed table's location that no snapshot references, from before the
+      erasure, whose content mentions them (an old version expiry did not delete);
+    - a landing line or a file port row that mentions them (read as the pipeline reads them);
+    - with the embedded default's local folders, any file under the landing zone, warehouse,
+      exports, GDPR exports and scratch whose decoded content mentions them (Parquet values,
+      Avro blocks, raw bytes): the strongest check, for what S3 would make a full read.
+    """
+    pattern = subject.pattern()
+    findings = []
+    for table in lakehouse_tables():
+        rows = pl.scan_iceberg(table).filter(text_match(subject, table.schema().as_arrow()))
+        if left := rows.select(pl.len()).collect().item():
+            findings.append(f"{'.'.join(table.name())}: {left} row(s) still mention the subject")
+    for identifier in changed:
+        findings += _unreferenced_mentions(subject, identifier, since)
+    for domain in domain_names():
+        for file in landing_files(domain):
+            if any(pattern.search(line) for line in _landing_lines(file)):
+                findings.append(f"{file.path}: a landing line mentions the subject")
+    findings += [f"{path}: {rows} port row(s) mention the subject" for path, rows in _port_rows(subject)]
+    if get_environment() is Environment.EMBEDDED:
+        paths = get_paths()
+        roots = (paths.landing, paths.warehouse, paths.home / "exports", exports_folder(), paths.scratch)
+        for file in files_under(*roots):
+            found = scan_content(str(file), file.read_bytes(), pattern)
+            findings += [f"{file}: {kind} in {where}" for kind, where in _kinds(subject, found)]
+    return sorted(set(findings))
 
 
 ERASURE_LOG = "gdpr_erasures"

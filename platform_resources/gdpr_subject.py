@@ -10,16 +10,18 @@ configured (``MESHHOUSE_TOKEN_PREVIOUS_KEYS``), so a rotation does not hide old 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
 from platform_resources.catalog import load_catalog
 from platform_resources.landing import landing_files, open_landing
 from platform_resources.pii_scan import value_pattern
-from platform_resources.settings import get_previous_token_keys, get_token_key
+from platform_resources.settings import get_paths, get_previous_token_keys, get_token_key
 from platform_resources.tokenize import token
 from platform_resources.workspace import domain_names
 
@@ -82,21 +84,68 @@ def raw_events_of(user_id: str) -> Iterator[str]:
             yield from raw
 
 
-def _emails(line: bytes, user_id: str) -> Iterator[str]:
+class UnknownSubject(ValueError):
+    """No raw event names this id as its user: nothing is erased or exported for it."""
+
+
+def _own_event(line: bytes, user_id: str) -> dict | None:
+    """The event if it is one of the subject's own (its ``userId`` is theirs), else None."""
     try:
         event = json.loads(line)
         payload = event["data"]["payload"]
     except (ValueError, KeyError, TypeError):
-        return  # not an event (a quarantined line): it is erased by the id, carries no email we can read
-    if user_id in (event.get("userId"), payload.get("userId")) and isinstance(payload.get("email"), str):
-        yield payload["email"]
+        return None  # not an event (a quarantined line): erased by the id, no email to read
+    if isinstance(event, dict) and user_id in (event.get("userId"), payload.get("userId")):
+        return event
+    return None
+
+
+def _state_path(user_id: str, key: bytes) -> Path:
+    """Where a request in progress keeps what it resolved (the file names the reference only)."""
+    return get_paths().home / "gdpr" / "subjects" / f"{token(AUDIT_REFERENCE_PREFIX + user_id, key)}.json"
 
 
 def resolve_subject(user_id: str) -> Subject:
-    """The subject with every email their raw events carried (landing zone and Bronze)."""
+    """The subject with every email their raw events carried (landing zone and Bronze), and
+    those an interrupted erasure of theirs had already found (kept until it completes).
+
+    Refuses an id that no raw event names as its user: a mistyped id or a word such as
+    ``paid`` would otherwise match rows of other people.
+    """
     if not user_id.strip():
         raise ValueError("a subject id is required")
     by_id = value_pattern([user_id])
     lines = [*_landing_mentions(by_id), *(line.encode() for line in raw_events_of(user_id))]
-    emails = dict.fromkeys(email for line in lines for email in _emails(line, user_id))
-    return Subject(user_id, tuple(emails), token_keys())
+    own = [event for line in lines if (event := _own_event(line, user_id)) is not None]
+    emails = [
+        e["data"]["payload"]["email"] for e in own if isinstance(e["data"]["payload"].get("email"), str)
+    ]
+    keys = token_keys()
+    state = _state_path(user_id, keys[0])
+    if state.exists():  # an erasure that stopped half-way already removed what named them
+        emails += json.loads(state.read_text())["emails"]
+    elif not own:
+        raise UnknownSubject(f"no event names {user_id!r} as its user: nothing to erase or export")
+    return Subject(user_id, tuple(dict.fromkeys(emails)), keys)
+
+
+def keep_state(subject: Subject) -> Path:
+    """Write the subject's resolved values (owner-only) before anything of theirs is deleted,
+    so a retry after a failure still knows the emails whose events are already gone."""
+    path = _state_path(subject.user_id, subject.keys[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        json.dump({"emails": list(subject.emails)}, out)
+    return path
+
+
+def drop_state(subject: Subject) -> None:
+    _state_path(subject.user_id, subject.keys[0]).unlink(missing_ok=True)
+
+
+def kind_of(subject: Subject, value: str) -> str:
+    """What a found value is to the subject: their id, an email or a token (never the value)."""
+    if value.lower() == subject.user_id.lower():
+        return "id"
+    return "email" if "@" in value else "token"

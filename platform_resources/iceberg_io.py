@@ -53,6 +53,9 @@ pa.set_memory_pool(pa.system_memory_pool())
 PARTITION_EXPR = "partition_expr"
 CONTRACT_FILE = "contract_file"  # definition metadata: the product's contract, relative to the repository
 WRITE_BATCH_ROWS = 250_000
+#: Snapshot summary property of GDPR erasure commits (``gdpr_erasure``), which writers that
+#: raced one must not commit over.
+ERASURE_SUMMARY = {"meshhouse.operation": "gdpr-erasure"}
 WRITE_COMMIT_ATTEMPTS = 3  # commits of a write after pyiceberg's own retries gave up on a conflict
 
 
@@ -148,6 +151,7 @@ def write_frames(
     rows = 0
     written: list[DataFile] = []
     base = (table.schema(), table.spec())
+    seen = {snapshot.snapshot_id for snapshot in table.metadata.snapshots}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         try:
@@ -181,7 +185,7 @@ def write_frames(
                                 written.append(data_file)
                         rows += batch.num_rows
         except (CommitFailedException, ValidationException) as conflict:
-            _commit_again(catalog, identifier, conflict, base, first.schema, overwrite_filter, written)
+            _commit_again(catalog, identifier, conflict, base, seen, first.schema, overwrite_filter, written)
     return catalog.load_table(identifier), rows
 
 
@@ -190,6 +194,7 @@ def _commit_again(
     identifier: str,
     conflict: CommitFailedException | ValidationException,
     base: tuple[Schema, PartitionSpec],
+    seen: set[int],
     arrow_schema: pa.Schema,
     overwrite_filter: BooleanExpression,
     files: list[DataFile],
@@ -202,10 +207,13 @@ def _commit_again(
     delete again replaces whatever the window holds now, as the same write run after that
     commit would, so no row is lost or kept twice. Only while the schema and partition spec
     are those the files were written for; otherwise the conflict stands and nothing is committed.
+    Never over a GDPR erasure committed since the write began (``ERASURE_SUMMARY``): the
+    write's inputs were read before it and may hold what it erased; the step's retry reads
+    them again.
     """
     for _ in range(WRITE_COMMIT_ATTEMPTS):
         table = catalog.load_table(identifier)
-        if (table.schema(), table.spec()) != base:
+        if (table.schema(), table.spec()) != base or _erased_since(table, seen):
             raise conflict
         tx = table.transaction()
         if set(arrow_schema.names) - {f.name for f in table.schema().fields}:
@@ -220,6 +228,12 @@ def _commit_again(
         except (CommitFailedException, ValidationException) as exc:
             conflict = exc
     raise conflict
+
+
+def _erased_since(table: Table, seen: set[int]) -> bool:
+    key, value = next(iter(ERASURE_SUMMARY.items()))
+    fresh = (s for s in table.metadata.snapshots if s.snapshot_id not in seen and s.summary is not None)
+    return any(s.summary[key] == value for s in fresh)
 
 
 def _mark_required(batch: pa.Table, required: set[str], identifier: str) -> pa.Table:

@@ -125,6 +125,9 @@ def write_landing_file(domain: str, day: dt.date, name: str, data: bytes) -> str
     """
     uri = get_landing_uri()
     if uri:
+        from platform_resources.storage_encryption import encrypt_buckets
+
+        encrypt_buckets()  # production: the bucket is encrypted at rest before the first put
         bucket, prefix = _split_s3(uri)
         key = f"{prefix.strip('/')}/{domain}/dt={day.isoformat()}/{name}".lstrip("/")
         s3_client().put_object(Bucket=bucket, Key=key, Body=data)
@@ -134,6 +137,16 @@ def write_landing_file(domain: str, day: dt.date, name: str, data: bytes) -> str
     hidden = folder / f".{name}"
     hidden.write_bytes(data)
     return str(hidden.rename(folder / name))
+
+
+def delete_landing_file(file: LandingFile) -> None:
+    """Remove a landing file (retention): a local file, or an S3 object."""
+    path = str(file.path)
+    if path.startswith("s3://"):
+        bucket, key = _split_s3(path)
+        s3_client().delete_object(Bucket=bucket, Key=key)
+    else:
+        Path(path).unlink(missing_ok=True)
 
 
 class _S3Body(io.RawIOBase):

@@ -35,6 +35,7 @@ from platform_resources.contracts import Contract
 from platform_resources.partitions import DAILY, window_dates, window_days
 from platform_resources.ports import ProductRead
 from platform_resources.settings import get_export_root, get_nats_url, get_port_subject_prefix
+from platform_resources.storage_encryption import encrypt_buckets
 
 PORT_LAYER = "port"
 
@@ -51,6 +52,7 @@ def file_path(contract: Contract, day: dt.date, root: str | None = None) -> str:
 
 def write_file_port(contract: Contract, frame: pl.DataFrame, day: dt.date) -> tuple[str, int]:
     """Replace the day's Parquet file with the product's rows of that day."""
+    encrypt_buckets()  # production: an S3 export bucket is encrypted at rest first
     fs, path = pafs.FileSystem.from_uri(file_path(contract, day))
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     temporary = f"{path}.{uuid.uuid4().hex}.tmp"

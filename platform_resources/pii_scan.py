@@ -80,8 +80,8 @@ def _avro_blocks(data: bytes) -> Iterator[bytes]:
             yield payload
 
 
-def _parquet_values(path: Path) -> Iterator[tuple[str, bytes]]:
-    table = pq.read_table(path)
+def _parquet_values(data: bytes) -> Iterator[tuple[str, bytes]]:
+    table = pq.read_table(pa.BufferReader(data))
     for name in table.column_names:
         column = table.column(name)
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -90,24 +90,28 @@ def _parquet_values(path: Path) -> Iterator[tuple[str, bytes]]:
             yield f"column {name}", b"\n".join(v for v in column.to_pylist() if v is not None)
 
 
-def decoded_parts(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(where, bytes) of a file: its raw bytes, then what its format decodes to."""
-    data = path.read_bytes()
+def decoded_parts(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """(where, bytes) of a file's content: the raw bytes, then what its format decodes to."""
     yield "bytes", data
-    if path.suffix == ".parquet" or data[:4] == b"PAR1":
-        yield from _parquet_values(path)
+    if data[:4] == b"PAR1":
+        yield from _parquet_values(data)
     elif data[:4] == _AVRO_MAGIC:
         for block in _avro_blocks(data):
             yield "avro block", block
 
 
+def scan_content(name: str, data: bytes, pattern: re.Pattern[bytes]) -> set[Finding]:
+    """Every match of ``pattern`` in one file's content, one finding per (value, where)."""
+    return {
+        Finding(name, match.group().decode(errors="replace"), where)
+        for where, part in decoded_parts(data)
+        for match in pattern.finditer(part)
+    }
+
+
 def scan_files(paths: Iterable[Path], pattern: re.Pattern[bytes]) -> list[Finding]:
     """Every match of ``pattern`` in the files, one finding per (file, value, where)."""
-    findings: set[Finding] = set()
-    for path in paths:
-        for where, data in decoded_parts(path):
-            for match in pattern.finditer(data):
-                findings.add(Finding(str(path), match.group().decode(errors="replace"), where))
+    findings = {f for path in paths for f in scan_content(str(path), path.read_bytes(), pattern)}
     return sorted(findings, key=lambda f: (f.path, f.where, f.value))
 
 

@@ -6,7 +6,8 @@ tables (events and quarantine) and Silver's rejected rows have no contract and a
 table without a contract or a tier is left alone and reported. Whole partitions are
 deleted (metadata only: the partition filter drops whole files), then every snapshot
 older than that delete is expired with its files, so the rows are gone from storage,
-not only from the current snapshot.
+not only from the current snapshot. Files outside the tables follow the same tiers:
+landing files (raw, by their day folder) and file ports' day files (their product's).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+import pyarrow.fs as pafs
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import LessThan
 from pyiceberg.table import Table
@@ -124,6 +126,36 @@ def apply_retention(
             yield TableRetention(identifier, None, left_alone=reason)
         else:
             yield retain_table(catalog.load_table(identifier), tier, today, dry_run=dry_run)
+
+
+def retain_files(
+    products: Mapping[str, Contract], today: dt.date, *, dry_run: bool = False
+) -> dict[str, int]:
+    """Files outside the tables, past their tier: landing files (raw, by their day folder) and
+    file ports' day files (their product's tier). Returns the files deleted per kind."""
+    from platform_resources.landing import delete_landing_file, landing_files
+    from platform_resources.output_ports import file_path
+    from platform_resources.workspace import domain_names
+
+    raw_cutoff = today - dt.timedelta(days=TIER_DAYS["raw"] or 0)
+    old_landing = [f for d in domain_names() for f in landing_files(d) if f.day < raw_cutoff]
+    old_ports = []
+    for contract in products.values():
+        days = TIER_DAYS.get(contract.retention or "")
+        if days is None or not any(p.type == "file" for p in contract.ports):
+            continue
+        fs, folder = pafs.FileSystem.from_uri(file_path(contract, today).rsplit("/", 2)[0])
+        cutoff = (today - dt.timedelta(days=days)).isoformat()
+        for info in fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)):
+            day = info.path.rsplit("/", 2)[-2].partition("=")[2]
+            if info.type == pafs.FileType.File and day and day < cutoff:
+                old_ports.append((fs, info.path))
+    if not dry_run:
+        for file in old_landing:
+            delete_landing_file(file)
+        for fs, path in old_ports:
+            fs.delete_file(path)
+    return {"landing_files_deleted": len(old_landing), "port_files_deleted": len(old_ports)}
 
 
 def retention_totals(results: Iterable[TableRetention]) -> dict[str, int]:

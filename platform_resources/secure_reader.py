@@ -69,9 +69,12 @@ def _copy_in(con: duckdb.DuckDBPyConnection, access: TableAccess) -> None:
         con.register(_SOURCE, window.lazy().collect().to_arrow())
         source = _SOURCE
     relation = con.sql(f"SELECT * FROM {source}")
+    # the table's current columns only: a file may hold one by another name (dropped, renamed),
+    # which no mask covers
     select = ", ".join(
         _projection(column, str(sql_type), access.masks.get(column))
         for column, sql_type in zip(relation.columns, relation.types, strict=True)
+        if column in access.columns
     )
     kept = [
         f"{_identifier(column)} IN ({', '.join(_literal(v) for v in values)})"

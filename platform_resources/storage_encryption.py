@@ -3,10 +3,11 @@
 Every bucket behind ``MESHHOUSE_WAREHOUSE``, ``MESHHOUSE_LANDING_URI`` and
 ``MESHHOUSE_EXPORT_URI`` gets default server-side encryption: SSE-S3 (AES-256), or SSE-KMS
 with ``MESHHOUSE_S3_KMS_KEY_ID``. ``ensure_bucket_encryption`` sets it where it is missing
-or different and reads it back; ``encrypt_buckets`` runs it for every configured bucket,
-once per process, before the first write (the catalog loader calls it in production mode),
-and ``meshhouse storage encrypt`` runs it at deployment. Local folders (the embedded
-default) are left to the disk's encryption.
+and reads it back (an encrypted bucket is kept as it is); ``encrypt_buckets`` runs it for
+every configured bucket, once per process, before the first write (the catalog loader,
+landing writes and file ports call it in production mode), and ``meshhouse storage
+encrypt`` runs it at deployment. Local folders (the embedded default) are left to the
+disk's encryption.
 """
 
 from __future__ import annotations
@@ -45,13 +46,18 @@ def _current(client: Any, bucket: str) -> dict[str, Any] | None:
 
 
 def ensure_bucket_encryption(client: Any, bucket: str, kms_key_id: str | None = None) -> str:
-    """Make SSE-S3 (or SSE-KMS with ``kms_key_id``) the bucket's default; returns the algorithm.
+    """Make SSE-S3 (or SSE-KMS with ``kms_key_id``) the bucket's default; returns the algorithm
+    in force. A bucket already encrypted by default is left as it is, unless ``kms_key_id``
+    asks for another key (never downgraded from KMS to S3-managed keys).
 
     Raises if the server does not keep the setting: a bucket that cannot be encrypted is
     not written to in production.
     """
     wanted = _rule(kms_key_id)["ApplyServerSideEncryptionByDefault"]
-    if _current(client, bucket) != wanted:
+    current = _current(client, bucket)
+    if current is not None and (kms_key_id is None or current == wanted):
+        return current["SSEAlgorithm"]
+    if current != wanted:
         client.put_bucket_encryption(
             Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [_rule(kms_key_id)]}
         )

@@ -78,7 +78,9 @@ def gdpr_requests(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     )
 
 
-gdpr_job = dg.define_asset_job("platform_gdpr", selection=[GDPR_REQUESTS_KEY])
+#: dagster.yaml limits runs with this tag to one: two runs never serve the same requests.
+GDPR_RUN_TAG = {"meshhouse/gdpr": "requests"}
+gdpr_job = dg.define_asset_job("platform_gdpr", selection=[GDPR_REQUESTS_KEY], tags=GDPR_RUN_TAG)
 
 
 @dg.sensor(

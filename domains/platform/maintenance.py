@@ -15,7 +15,7 @@ import dagster as dg
 from platform_resources.automation import RETRY
 from platform_resources.catalog import load_catalog
 from platform_resources.markdown_table import markdown_table
-from platform_resources.retention import TableRetention, apply_retention, retention_totals
+from platform_resources.retention import TableRetention, apply_retention, retain_files, retention_totals
 from platform_resources.table_maintenance import (
     MaintenancePolicy,
     TableMaintenance,
@@ -134,6 +134,7 @@ def retention_report(context: dg.AssetExecutionContext, config: RetentionConfig)
     products = {c.product_id: c for c in workspace_contracts().values()}
     today = dt.datetime.now(dt.UTC).date()
     done = []
+    files = retain_files(products, today, dry_run=config.dry_run)
     for result in apply_retention(load_catalog(), products, today, dry_run=config.dry_run):
         context.log.info(result.summary())
         done.append(result)
@@ -141,6 +142,7 @@ def retention_report(context: dg.AssetExecutionContext, config: RetentionConfig)
         metadata={
             "dry_run": dg.MetadataValue.bool(config.dry_run),
             **{name: dg.MetadataValue.int(value) for name, value in retention_totals(done).items()},
+            **{name: dg.MetadataValue.int(value) for name, value in files.items()},
             "left_alone": dg.MetadataValue.json({r.table: r.left_alone for r in done if r.left_alone}),
             "tables_table": dg.MetadataValue.md(_retention_table(done)),
         }

@@ -247,25 +247,42 @@ def test_export_detokenizes_for_the_privacy_officer_only(
     assert customer["user_token"] == lakehouse.subject and customer["email_token"] in lakehouse.emails
     assert {e["userId"] for e in export["raw_events"]} == {lakehouse.subject}
 
+    engineer = _meshhouse(
+        lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "data_engineer",
+        "--out", str(tmp_path / "engineer.json"),
+    )  # fmt: skip
+    assert engineer.returncode == 0, engineer.stderr
+    text = (tmp_path / "engineer.json").read_text()
+    assert lakehouse.subject not in text and not any(e in text for e in lakehouse.emails)
+    tokenized = json.loads(text)
+    assert not tokenized["detokenized"] and "raw_events" not in tokenized
+    assert tokenized["subject"] == tokenized["subject_reference"] != lakehouse.subject
+    (customer,) = tokenized["products"]["customers.silver_customers"]
+    assert customer["user_token"] == token(lakehouse.subject, KEY)  # confidential: the token kept
+    assert customer["email_token"] is None  # restricted: nullified for this role
+    assert tokenized["products"].keys() == products.keys() and tokenized["withheld"] == {}
+
     analyst = _meshhouse(
         lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "analyst",
         "--out", str(tmp_path / "analyst.json"),
     )  # fmt: skip
     assert analyst.returncode == 0, analyst.stderr
-    text = (tmp_path / "analyst.json").read_text()
-    assert lakehouse.subject not in text and not any(e in text for e in lakehouse.emails)
-    tokenized = json.loads(text)
-    assert not tokenized["detokenized"] and "raw_events" not in tokenized
-    assert tokenized["products"]["customers.silver_customers"][0]["user_token"] == token(
-        lakehouse.subject, KEY
-    )
-    assert len(tokenized["products"]) == len(products)
+    masked = json.loads((tmp_path / "analyst.json").read_text())
+    assert "no region column" in masked["withheld"]["orders.silver_orders"]
+    for rows in masked["products"].values():  # confidential and restricted values redacted
+        assert all(row.get("user_token", "***") == "***" for row in rows)
 
     unknown = _meshhouse(
         lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "intern",
         "--out", str(tmp_path / "x.json"),
     )  # fmt: skip
     assert unknown.returncode == 2 and "unknown role 'intern'" in unknown.stderr
+    # an id no event names as its user (a typo, or a word like a status) erases nothing
+    for wrong in ("user-999999", "paid"):
+        refused = _meshhouse(lakehouse.home, "gdpr", "erase", "--subject", wrong)
+        assert refused.returncode == 2 and f"no event names {wrong!r} as its user" in refused.stderr
+    preview = _meshhouse(lakehouse.home, "gdpr", "erase", "--subject", lakehouse.subject, "--dry-run")
+    assert preview.returncode == 0 and "customers.silver_customers" in preview.stdout
 
     # erased, the subject has nothing left to export
     erased = _meshhouse(lakehouse.home, "gdpr", "erase", "--subject", lakehouse.subject)
@@ -275,5 +292,4 @@ def test_export_detokenizes_for_the_privacy_officer_only(
         lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "privacy_officer",
         "--out", str(tmp_path / "after.json"),
     )  # fmt: skip
-    assert again.returncode == 0, again.stderr
-    assert json.loads((tmp_path / "after.json").read_text())["products"] == {}
+    assert again.returncode == 2 and f"no event names {lakehouse.subject!r} as its user" in again.stderr

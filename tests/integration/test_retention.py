@@ -10,9 +10,11 @@ import polars as pl
 
 from platform_resources.catalog import load_catalog
 from platform_resources.iceberg_io import write_frames
-from platform_resources.retention import apply_retention
+from platform_resources.output_ports import write_file_port
+from platform_resources.retention import TIER_DAYS, apply_retention, retain_files
 from platform_resources.table_maintenance import list_files, referenced_files
 from platform_resources.workspace import workspace_contracts
+from tests.conftest import write_landing
 from tests.integration.conftest import run_command
 
 TODAY = dt.date(2026, 11, 30)
@@ -82,6 +84,25 @@ def test_retention_deletes_exactly_the_partitions_past_each_tier_and_their_files
         table = load_catalog().load_table(identifier)
         assert set(list_files(table)) <= referenced_files(table)  # no file left unreferenced
     assert all(p.exists() for p in kept)
+
+
+def test_landing_files_and_port_files_past_their_tier_are_deleted(home) -> None:
+    raw_cutoff = TODAY - dt.timedelta(days=TIER_DAYS["raw"])
+    old_landing = write_landing(home, raw_cutoff - dt.timedelta(days=1), "part-1.jsonl", [b"{}"])
+    new_landing = write_landing(home, raw_cutoff, "part-1.jsonl", [b"{}"])
+    port = products()["orders.gold_customer_daily_orders_v2"]  # a file port, analytics: 1,096 days
+    days = [TODAY - dt.timedelta(days=age) for age in (1097, 1096, 1)]
+    rows = pl.DataFrame({"order_date": days}).with_columns(user_token=pl.lit("tok_x"))
+    paths = [Path(write_file_port(port, rows, day)[0]) for day in days]
+
+    assert retain_files(products(), TODAY, dry_run=True) == {
+        "landing_files_deleted": 1,
+        "port_files_deleted": 1,
+    }
+    assert old_landing.exists() and all(p.exists() for p in paths)
+    assert retain_files(products(), TODAY) == {"landing_files_deleted": 1, "port_files_deleted": 1}
+    assert not old_landing.exists() and new_landing.exists()
+    assert [p.exists() for p in paths] == [False, True, True]
 
 
 def test_a_dry_run_reports_the_partitions_it_would_delete_and_changes_nothing(home) -> None:
