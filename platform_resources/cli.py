@@ -330,9 +330,9 @@ def _maintenance_run(args: argparse.Namespace) -> int:
 def _retention_run(args: argparse.Namespace) -> int:
     from platform_resources.catalog import load_catalog
     from platform_resources.retention import apply_retention, retain_files, retention_totals
-    from platform_resources.workspace import workspace_contracts
+    from platform_resources.workspace import products_by_table
 
-    products = {c.product_id: c for c in workspace_contracts().values()}
+    products = products_by_table()
     today = dt.datetime.now(dt.UTC).date()
     files = retain_files(products, today, dry_run=args.dry_run)
     done = []

@@ -14,7 +14,7 @@ from platform_resources.partition_freshness import build_partition_freshness_che
 from platform_resources.partitions import DAILY
 from platform_resources.resources import platform_resources
 from platform_resources.table_checks import build_table_checks
-from platform_resources.workspace import workspace_contracts
+from platform_resources.workspace import products_by_table
 
 
 def domain_definitions(
@@ -43,7 +43,7 @@ def domain_definitions(
     selection = dg.AssetSelection.groups(domain)
     if checks:  # the freshness checks run from their sensor, not in every landing run
         selection = selection - dg.AssetSelection.checks(*checks)
-    readable = {c.product_id: c for c in workspace_contracts().values()}
+    readable = products_by_table()
     if table_checks := build_table_checks(domain, contracts, readable):
         checks.append(table_checks)
     job = dg.define_asset_job(

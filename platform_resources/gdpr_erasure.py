@@ -45,7 +45,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo, IsNull
 from pyiceberg.table import Table
 
 from platform_resources.audit_log import append_audit
-from platform_resources.catalog import load_catalog
+from platform_resources.catalog import load_catalog, table_identifiers
 from platform_resources.contracts import Contract
 from platform_resources.gdpr_requests import exports_folder
 from platform_resources.gdpr_subject import Subject, drop_state, keep_state, kind_of, resolve_subject
@@ -54,7 +54,7 @@ from platform_resources.landing import LandingFile, landing_files, open_landing,
 from platform_resources.pii_scan import Finding, files_under, polars_pattern, scan_content
 from platform_resources.settings import Environment, get_environment, get_export_root, get_paths
 from platform_resources.table_maintenance import expire_snapshots, list_files, referenced_files
-from platform_resources.workspace import domain_names, workspace_contracts
+from platform_resources.workspace import domain_names, products_by_table
 
 COMMIT_ATTEMPTS = 5
 Matcher = Callable[[pa.Schema], pl.Expr]  # a table's Arrow schema -> the rows about the subject
@@ -157,11 +157,7 @@ def erase_rows(table: Table, match: Matcher) -> int:
 
 def lakehouse_tables() -> list[Table]:
     catalog = load_catalog()
-    return [
-        catalog.load_table(identifier)
-        for namespace in catalog.list_namespaces()
-        for identifier in catalog.list_tables(namespace)
-    ]
+    return [catalog.load_table(identifier) for identifier in table_identifiers(catalog)]
 
 
 def _erase_landing(subject: Subject, report: ErasureReport) -> None:
@@ -229,7 +225,7 @@ def _file_ports(contracts: dict[str, Contract]) -> Iterator[tuple[pafs.FileSyste
 
 
 def _port_rows(subject: Subject) -> Iterator[tuple[str, int]]:
-    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    contracts = products_by_table()
     for fs, path in _file_ports(contracts):
         rows = pq.read_table(path, filesystem=fs)
         if found := pc.sum(_mask(rows, lambda schema: text_match(subject, schema))).as_py():
@@ -288,7 +284,7 @@ async def _purge(subjects: list[str]) -> int:
 def preview_erasure(user_id: str) -> dict[str, int]:
     """What an erasure would remove, deleting nothing: rows per table and landing lines."""
     subject = resolve_subject(user_id)
-    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    contracts = products_by_table()
     tables = lakehouse_tables()
     matchers = subject_matchers(subject, tables, contracts)
     counts = {
@@ -338,7 +334,7 @@ def erase_subject(user_id: str, requested_by: str = "cli", request_id: str | Non
         emails_found=len(subject.emails),
     )
     try:
-        contracts = {c.product_id: c for c in workspace_contracts().values()}
+        contracts = products_by_table()
         stream_subjects = _stream_subjects(contracts, subject)
         _erase_landing(subject, report)
         tables = lakehouse_tables()

@@ -26,7 +26,7 @@ from platform_resources.contracts import CLASSIFICATIONS
 from platform_resources.gdpr_erasure import lakehouse_tables, subject_matchers
 from platform_resources.gdpr_subject import Subject, raw_events_of, resolve_subject
 from platform_resources.tokenize import token
-from platform_resources.workspace import workspace_contracts
+from platform_resources.workspace import products_by_table
 
 
 def detokenizer(subject: Subject) -> dict[str, str]:
@@ -67,7 +67,7 @@ def export_subject(user_id: str, *, detokenize: bool, role: Role | None = None) 
     ``role``, each product as that role may read it (others are listed as withheld)."""
     subject = resolve_subject(user_id)
     detokenized = detokenizer(subject) if detokenize else {}
-    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    contracts = products_by_table()
     tables = [t for t in lakehouse_tables() if ".".join(t.name()) in contracts]
     matchers = subject_matchers(subject, tables, contracts)
     products: dict[str, list[dict[str, Any]]] = {}

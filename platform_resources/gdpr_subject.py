@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from platform_resources.catalog import load_catalog
+from platform_resources.catalog import load_catalog, table_identifiers
 from platform_resources.landing import landing_files, open_landing
 from platform_resources.pii_scan import value_pattern
 from platform_resources.settings import get_paths, get_previous_token_keys, get_token_key
@@ -70,18 +70,10 @@ def _landing_mentions(pattern: re.Pattern[bytes]) -> Iterator[bytes]:
 def raw_events_of(user_id: str) -> Iterator[str]:
     """The raw envelopes Bronze holds whose ``userId`` is the subject, every domain."""
     catalog = load_catalog()
-    for namespace in catalog.list_namespaces():
-        for identifier in catalog.list_tables(namespace):
-            if identifier[-1] != "bronze_events":
-                continue
-            raw = (
-                pl.scan_iceberg(catalog.load_table(identifier))
-                .filter(pl.col("user_id") == user_id)
-                .select("raw")
-                .collect()
-                .get_column("raw")
-            )
-            yield from raw
+    for identifier in table_identifiers(catalog):
+        if identifier.endswith(".bronze_events"):
+            bronze = pl.scan_iceberg(catalog.load_table(identifier))
+            yield from bronze.filter(pl.col("user_id") == user_id).select("raw").collect()["raw"]
 
 
 class UnknownSubject(ValueError):

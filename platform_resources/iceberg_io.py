@@ -231,9 +231,8 @@ def _commit_again(
 
 
 def _erased_since(table: Table, seen: set[int]) -> bool:
-    key, value = next(iter(ERASURE_SUMMARY.items()))
     fresh = (s for s in table.metadata.snapshots if s.snapshot_id not in seen and s.summary is not None)
-    return any(s.summary[key] == value for s in fresh)
+    return any(all(s.summary[k] == v for k, v in ERASURE_SUMMARY.items()) for s in fresh)
 
 
 def _mark_required(batch: pa.Table, required: set[str], identifier: str) -> pa.Table:

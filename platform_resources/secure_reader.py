@@ -19,7 +19,7 @@ from platform_resources.access_policies import REDACTED, AccessDenied, TableAcce
 from platform_resources.audit_log import append_audit
 from platform_resources.catalog import load_catalog, table_identifiers
 from platform_resources.iceberg_io import TableWindow
-from platform_resources.workspace import workspace_contracts
+from platform_resources.workspace import products_by_table
 
 READ_LOG = "reads"  # $MESHHOUSE_HOME/audit/reads.jsonl
 _SOURCE = "_unmasked_source"  # a table's Arrow data while it is copied in; unregistered after
@@ -103,7 +103,7 @@ def secure_connection(
     catalog = load_catalog()
     existing = table_identifiers(catalog)
     named = existing if products is None else sorted(set(products) & set(existing))
-    contracts = {c.product_id: c for c in workspace_contracts().values()}
+    contracts = products_by_table()
     readable = []
     for identifier in named:
         columns = [f.name for f in catalog.load_table(identifier).schema().fields]

@@ -50,6 +50,11 @@ def workspace_contracts() -> dict[str, Contract]:
     return _by_uri(contracts)
 
 
+def products_by_table() -> dict[str, Contract]:
+    """Every product version's contract in this checkout, by its table (``domain.layer_name``)."""
+    return {c.product_id: c for c in workspace_contracts().values()}
+
+
 def contracts_at(ref: str) -> dict[str, Contract]:
     """Every contract as committed at git ``ref``, by URI."""
     listed = _git("ls-tree", "-r", "--name-only", ref, "--", "domains").splitlines()

@@ -22,7 +22,7 @@ from platform_resources.table_maintenance import (
     maintain_catalog,
     maintenance_totals,
 )
-from platform_resources.workspace import workspace_contracts
+from platform_resources.workspace import products_by_table
 
 MAINTENANCE_KEY = dg.AssetKey(["platform", "maintenance", "report"])
 RETENTION_KEY = dg.AssetKey(["platform", "retention", "report"])
@@ -131,7 +131,7 @@ def _retention_table(results: list[TableRetention]) -> str:
     "(Bronze: raw, 7 years) deleted, and the snapshots and files that held them.",
 )
 def retention_report(context: dg.AssetExecutionContext, config: RetentionConfig) -> dg.MaterializeResult:
-    products = {c.product_id: c for c in workspace_contracts().values()}
+    products = products_by_table()
     today = dt.datetime.now(dt.UTC).date()
     done = []
     files = retain_files(products, today, dry_run=config.dry_run)

@@ -16,11 +16,11 @@ from platform_resources.catalog import load_catalog
 from platform_resources.contracts import Contract
 from platform_resources.iceberg_io import ensure_table, write_frames
 from platform_resources.secure_reader import READ_LOG, read_product, secure_connection
-from platform_resources.workspace import workspace_contracts
+from platform_resources.workspace import products_by_table
 from tests.conftest import DAY
 from tests.integration.conftest import BIN, REPO, publish_day
 
-CONTRACTS = {c.product_id: c for c in workspace_contracts().values()}
+CONTRACTS = products_by_table()
 PAYMENTS, ORDERS, CUSTOMERS = (
     "payments.silver_payment_events",
     "orders.silver_orders",

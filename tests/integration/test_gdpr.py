@@ -17,7 +17,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from platform_resources.catalog import load_catalog
+from platform_resources.catalog import load_catalog, table_identifiers
 from platform_resources.demo import run_demo
 from platform_resources.iceberg_io import read_table
 from platform_resources.landing import write_landing_file
@@ -102,12 +102,7 @@ def customer_lakehouse(home: Path, instance: dg.DagsterInstance) -> Lakehouse:
 
 
 def _tables() -> dict[str, pl.DataFrame]:
-    catalog = load_catalog()
-    return {
-        ".".join(identifier): read_table(".".join(identifier)).collect()
-        for namespace in catalog.list_namespaces()
-        for identifier in catalog.list_tables(namespace)
-    }
+    return {identifier: read_table(identifier).collect() for identifier in table_identifiers(load_catalog())}
 
 
 def _about(frame: pl.DataFrame, values: list[str], order_ids: frozenset[str]) -> pl.Series:
@@ -139,6 +134,12 @@ def _meshhouse(home: Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=300,
     )
+
+
+def _export(lakehouse: Lakehouse, role: str, out: Path) -> subprocess.CompletedProcess:
+    """``meshhouse gdpr export`` of the lakehouse's subject as ``role`` into ``out``."""
+    args = ("gdpr", "export", "--subject", lakehouse.subject, "--role", role, "--out", str(out))
+    return _meshhouse(lakehouse.home, *args)
 
 
 def test_silver_gold_and_port_files_hold_no_raw_personal_data(lakehouse: Lakehouse) -> None:
@@ -229,10 +230,7 @@ def test_export_detokenizes_for_the_privacy_officer_only(
     customer_lakehouse: Lakehouse, tmp_path: Path
 ) -> None:
     lakehouse = customer_lakehouse
-    officer = _meshhouse(
-        lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "privacy_officer",
-        "--out", str(tmp_path / "officer.json"),
-    )  # fmt: skip
+    officer = _export(lakehouse, "privacy_officer", tmp_path / "officer.json")
     assert officer.returncode == 0, officer.stderr
     export = json.loads((tmp_path / "officer.json").read_text())
     assert export["subject"] == lakehouse.subject and export["detokenized"]
@@ -247,10 +245,7 @@ def test_export_detokenizes_for_the_privacy_officer_only(
     assert customer["user_token"] == lakehouse.subject and customer["email_token"] in lakehouse.emails
     assert {e["userId"] for e in export["raw_events"]} == {lakehouse.subject}
 
-    engineer = _meshhouse(
-        lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "data_engineer",
-        "--out", str(tmp_path / "engineer.json"),
-    )  # fmt: skip
+    engineer = _export(lakehouse, "data_engineer", tmp_path / "engineer.json")
     assert engineer.returncode == 0, engineer.stderr
     text = (tmp_path / "engineer.json").read_text()
     assert lakehouse.subject not in text and not any(e in text for e in lakehouse.emails)
@@ -262,20 +257,14 @@ def test_export_detokenizes_for_the_privacy_officer_only(
     assert customer["email_token"] is None  # restricted: nullified for this role
     assert tokenized["products"].keys() == products.keys() and tokenized["withheld"] == {}
 
-    analyst = _meshhouse(
-        lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "analyst",
-        "--out", str(tmp_path / "analyst.json"),
-    )  # fmt: skip
+    analyst = _export(lakehouse, "analyst", tmp_path / "analyst.json")
     assert analyst.returncode == 0, analyst.stderr
     masked = json.loads((tmp_path / "analyst.json").read_text())
     assert "no region column" in masked["withheld"]["orders.silver_orders"]
     for rows in masked["products"].values():  # confidential and restricted values redacted
         assert all(row.get("user_token", "***") == "***" for row in rows)
 
-    unknown = _meshhouse(
-        lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "intern",
-        "--out", str(tmp_path / "x.json"),
-    )  # fmt: skip
+    unknown = _export(lakehouse, "intern", tmp_path / "x.json")
     assert unknown.returncode == 2 and "unknown role 'intern'" in unknown.stderr
     # an id no event names as its user (a typo, or a word like a status) erases nothing
     for wrong in ("user-999999", "paid"):
@@ -288,8 +277,5 @@ def test_export_detokenizes_for_the_privacy_officer_only(
     erased = _meshhouse(lakehouse.home, "gdpr", "erase", "--subject", lakehouse.subject)
     assert erased.returncode == 0, erased.stderr
     assert "verified: no file under the home mentions the subject" in erased.stdout
-    again = _meshhouse(
-        lakehouse.home, "gdpr", "export", "--subject", lakehouse.subject, "--role", "privacy_officer",
-        "--out", str(tmp_path / "after.json"),
-    )  # fmt: skip
+    again = _export(lakehouse, "privacy_officer", tmp_path / "after.json")
     assert again.returncode == 2 and f"no event names {lakehouse.subject!r} as its user" in again.stderr

@@ -19,7 +19,7 @@ from platform_resources.table_checks import (
     null_rate_evaluation,
     volume_evaluation,
 )
-from platform_resources.workspace import domain_module, workspace_contracts
+from platform_resources.workspace import domain_module, products_by_table
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import check, publish_day, rows, run_orders
 
@@ -151,7 +151,7 @@ def test_orders_reconcile_with_the_payments_captured_for_them(home, instance) ->
     publish_day(settlement, lost, day)
 
     rule = CONTRACTS["orders_by_status"].quality.consistency[0]
-    readable = {c.product_id: c for c in workspace_contracts().values()}
+    readable = products_by_table()
     broken = consistency_evaluation(
         CONTRACTS["orders_by_status"], rule, readable, (day, day + dt.timedelta(days=1))
     )

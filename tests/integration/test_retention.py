@@ -13,7 +13,7 @@ from platform_resources.iceberg_io import write_frames
 from platform_resources.output_ports import write_file_port
 from platform_resources.retention import TIER_DAYS, apply_retention, retain_files
 from platform_resources.table_maintenance import list_files, referenced_files
-from platform_resources.workspace import workspace_contracts
+from platform_resources.workspace import products_by_table
 from tests.conftest import write_landing
 from tests.integration.conftest import run_command
 
@@ -26,7 +26,7 @@ NO_TIER = "orders.adhoc_extract"  # no contract, not a raw-zone table
 
 
 def products() -> dict:
-    by_table = {c.product_id: c for c in workspace_contracts().values()}
+    by_table = products_by_table()
     by_table[HOT] = dataclasses.replace(by_table[HOT], retention="hot")
     return by_table
 

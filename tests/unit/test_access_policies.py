@@ -15,9 +15,9 @@ from platform_resources.access_policies import (
     parse_policy,
 )
 from platform_resources.contracts import ColumnSpec
-from platform_resources.workspace import domain_names, workspace_contracts
+from platform_resources.workspace import domain_names, products_by_table
 
-CONTRACTS = {c.product_id: c for c in workspace_contracts().values()}
+CONTRACTS = products_by_table()
 PAYMENTS = CONTRACTS["payments.silver_payment_events"]
 ORDERS = CONTRACTS["orders.silver_orders"]
 CUSTOMERS = CONTRACTS["customers.silver_customers"]
