@@ -23,6 +23,11 @@ LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name lo
   ... on PythonError { message }
   ... on RepositoryLocation { repositories { name sensors { name sensorState { status } } } }
 } } } } }"""
+RUN_ERRORS = """query($runId: ID!) { logsForRun(runId: $runId) { ... on EventConnection { events {
+  ... on MessageEvent { level stepKey message }
+  ... on ErrorEvent { error { message } }
+  ... on AssetCheckEvaluationEvent { evaluation { checkName success assetKey { path } } }
+} } } }"""
 
 
 def _free_port() -> int:
@@ -51,6 +56,26 @@ def loaded_locations(port: int) -> dict[str, dict] | None:
     if not entries or any(e["loadStatus"] != "LOADED" for e in entries):
         return None
     return {e["name"]: e["locationOrLoadError"] for e in entries}
+
+
+def failure_reasons(port: int, runs: list[dict]) -> list[str]:
+    """Why each failed run (``runId`` and ``status`` of each) failed: its errors and failed checks."""
+    reasons = []
+    for run in runs:
+        if run["status"] != "FAILURE":
+            continue
+        for event in graphql(port, RUN_ERRORS, {"runId": run["runId"]})["logsForRun"]["events"]:
+            evaluation = event.get("evaluation")
+            if evaluation and not evaluation["success"]:
+                what = f"check {'/'.join(evaluation['assetKey']['path'])}:{evaluation['checkName']} failed"
+            elif event.get("error"):
+                what = event["error"]["message"].strip()
+            elif event.get("level") == "ERROR":
+                what = event["message"]
+            else:
+                continue
+            reasons.append(f"run {run['runId'][:8]} step {event.get('stepKey')}: {what}")
+    return reasons
 
 
 def wait_for(probe: Callable[[], T | None], *, timeout_s: float, what: str, every_s: float = 3) -> T:

@@ -17,10 +17,10 @@ from platform_resources.iceberg_io import read_table
 from platform_resources.settings import DEV_TOKEN_KEY
 from platform_resources.workspace import WORKSPACE
 from tests.conftest import envelope, order_created, write_landing
-from tests.integration.dagster_dev import dagster_dev, graphql, loaded_locations, wait_for
+from tests.integration.dagster_dev import dagster_dev, failure_reasons, graphql, loaded_locations, wait_for
 
 pytestmark = pytest.mark.integration
-RUNS = "{ runsOrError { ... on Runs { results { status jobName tags { key value } } } } }"
+RUNS = "{ runsOrError { ... on Runs { results { runId status jobName tags { key value } } } } }"
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 TIMEOUT_S = 480
 # yesterday: automation refreshes growth's days from it to today, so the cascade stays short
@@ -82,7 +82,7 @@ def test_landed_files_flow_to_growth_and_a_late_file_updates_its_day_downstream(
             for name in ("orders", "customers", "payments", "inventory", "growth", "platform")
         }
         runs = wait_for(lambda: _settled_with(port, ["user-e2e-1"]), timeout_s=TIMEOUT_S, what="growth on D1")
-        assert all(r["status"] == "SUCCESS" for r in runs), runs
+        assert all(r["status"] == "SUCCESS" for r in runs), failure_reasons(port, runs) or runs
         landing = sorted(  # (platform's health probe may land its own file meanwhile)
             (r["jobName"], r["tags"]["dagster/partition"])
             for r in runs
@@ -100,7 +100,7 @@ def test_landed_files_flow_to_growth_and_a_late_file_updates_its_day_downstream(
             timeout_s=TIMEOUT_S,
             what="the late day",
         )
-        assert all(r["status"] == "SUCCESS" for r in runs), runs
+        assert all(r["status"] == "SUCCESS" for r in runs), failure_reasons(port, runs) or runs
         reruns = [r for r in runs if r["jobName"] == "orders_daily"]
         assert len(reruns) == 2 and all(r["tags"]["dagster/partition"] == D1.isoformat() for r in reruns)
         second = read_table("growth.gold_customer_360").filter(pl.col("user_token") == _token("user-e2e-2"))
