@@ -3,13 +3,16 @@
 import dataclasses
 import datetime as dt
 import shutil
+from pathlib import Path
 
+import dagster as dg
 import pytest
 from pyiceberg.exceptions import NoSuchTableError
 
 from domains.orders.contracts import CONTRACTS
 from domains.orders.gold import DBT_PROJECT_DIR
 from domains.orders.silver import orders_silver_events, orders_silver_orders
+from platform_resources import dbt_gold
 from platform_resources.catalog import load_catalog
 from platform_resources.dbt_gold import build_dbt_gold_assets
 from platform_resources.domain import domain_definitions
@@ -55,10 +58,15 @@ def test_a_gold_model_breaking_its_contract_is_not_published(home, instance) -> 
     _assert_only_daily_revenue_withheld(result)
 
 
-def test_a_gold_model_failing_a_dbt_test_is_not_published(home, instance, tmp_path) -> None:
+def _project_copy(tmp_path: Path) -> Path:
     project = tmp_path / "dbt" / "orders"  # beside a copy of the shared macros, as in the repository
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     shutil.copytree(DBT_PROJECT_DIR.parent / "shared", project.parent / "shared")
+    return project
+
+
+def test_a_gold_model_failing_a_dbt_test_is_not_published(home, instance, tmp_path) -> None:
+    project = _project_copy(tmp_path)
     model = project / "models" / "gold" / "daily_revenue.sql"
     model.write_text(f"{model.read_text()}\nunion all\n{model.read_text()}")  # every row twice
     write_landing(home, D, "part-1.jsonl", [order_created(f"o-{i}") for i in range(5)])
@@ -77,4 +85,22 @@ def test_a_gold_model_failing_a_dbt_test_is_not_published(home, instance, tmp_pa
         ("orders/gold/daily_revenue", "contract"),
         ("orders/gold/daily_revenue", "uniqueness"),
     }
+    _assert_only_daily_revenue_withheld(result)
+
+
+def test_a_dbt_error_is_retried_and_reported_with_dbts_message(home, instance, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(dbt_gold, "RETRY", dg.RetryPolicy(max_retries=1))  # one retry, no delay
+    project = _project_copy(tmp_path)
+    model = project / "models" / "gold" / "daily_revenue.sql"
+    model.write_text("select no_such_column from {{ source('orders_silver', 'orders') }}")
+    write_landing(home, D, "part-1.jsonl", [order_created(f"o-{i}") for i in range(5)])
+
+    result = run_orders(instance, D, _defs(project, CONTRACTS))
+
+    gold_events = [e for e in result.all_events if e.step_key == "orders_gold_dbt"]
+    assert [e.event_type_value for e in gold_events].count("STEP_UP_FOR_RETRY") == 1
+    (failure,) = [e for e in gold_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith("dbt build failed") and "no_such_column" in message
+    # no test failed: the models dbt built are published, the one it could not build is not
     _assert_only_daily_revenue_withheld(result)
