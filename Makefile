@@ -7,6 +7,9 @@ export MESHHOUSE_HOME ?= $(CURDIR)/.meshhouse
 export DAGSTER_HOME ?= $(MESHHOUSE_HOME)/dagster
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
+# installed modules compiled once, at install: every process (run workers, code servers, dbt)
+# then imports bytecode instead of compiling ~9,000 files, also where PYTHONDONTWRITEBYTECODE is set
+export UV_COMPILE_BYTECODE := 1
 
 UV_VERSION := 0.13.9
 TOOLS := $(CURDIR)/.tools
