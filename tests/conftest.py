@@ -11,6 +11,24 @@ import nats
 import pytest
 
 DAY = dt.date(2026, 11, 20)
+#: Modules whose tests take minutes, longest first. They start first, so that on two
+#: workers the short tests fill in around them instead of one long test ending the run alone.
+LONGEST_FIRST = (
+    "test_dagster_dev.py",
+    "test_growth_backfill.py",
+    "test_contracts_ci.py",
+    "test_isolation.py",
+    "test_gdpr.py",
+    "test_cli.py",
+    "test_bench_smoke.py",
+    "test_catalog.py",
+    "test_growth.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
 
 
 @pytest.fixture
