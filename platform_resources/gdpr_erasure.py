@@ -48,13 +48,20 @@ from platform_resources.audit_log import append_audit
 from platform_resources.catalog import load_catalog, table_identifiers
 from platform_resources.contracts import Contract
 from platform_resources.gdpr_requests import exports_folder
-from platform_resources.gdpr_subject import Subject, drop_state, keep_state, kind_of, resolve_subject
+from platform_resources.gdpr_subject import (
+    Subject,
+    drop_state,
+    keep_state,
+    kind_of,
+    landing_mentions,
+    resolve_subject,
+)
 from platform_resources.iceberg_io import ERASURE_SUMMARY, partition_column
-from platform_resources.landing import LandingFile, landing_files, open_landing, write_landing_file
+from platform_resources.landing import open_landing, write_landing_file
 from platform_resources.pii_scan import Finding, files_under, polars_pattern, scan_content
 from platform_resources.settings import Environment, get_environment, get_export_root, get_paths
 from platform_resources.table_maintenance import expire_snapshots, list_files, referenced_files
-from platform_resources.workspace import domain_names, products_by_table
+from platform_resources.workspace import products_by_table
 
 COMMIT_ATTEMPTS = 5
 Matcher = Callable[[pa.Schema], pl.Expr]  # a table's Arrow schema -> the rows about the subject
@@ -161,15 +168,15 @@ def lakehouse_tables() -> list[Table]:
 
 
 def _erase_landing(subject: Subject, report: ErasureReport) -> None:
+    """Rewrite each landing file that mentions the subject without those lines."""
     pattern = subject.pattern()
-    for domain in domain_names():
-        for file in landing_files(domain):
-            lines = _landing_lines(file)
-            kept = [line for line in lines if not pattern.search(line)]
-            if len(kept) < len(lines):
-                name = str(file.path).rsplit("/", 1)[-1]
-                write_landing_file(domain, file.day, name, b"".join(kept))
-                report.landing_lines_removed[str(file.path)] = len(lines) - len(kept)
+    touched = {str(file.path): (domain, file) for domain, file, _ in landing_mentions(pattern)}
+    for path, (domain, file) in touched.items():
+        with open_landing(file.path) as stream:
+            lines = stream.readlines()
+        kept = [line for line in lines if not pattern.search(line)]
+        write_landing_file(domain, file.day, path.rsplit("/", 1)[-1], b"".join(kept))
+        report.landing_lines_removed[path] = len(lines) - len(kept)
 
 
 def _subject_keys(tables: list[Table], contracts: dict[str, Contract], subject: Subject) -> dict:
@@ -212,36 +219,31 @@ def subject_matchers(
     return matchers
 
 
-def _file_ports(contracts: dict[str, Contract]) -> Iterator[tuple[pafs.FileSystem, str]]:
-    """(filesystem, path) of every Parquet file of every file port."""
+def _port_files_of(
+    contracts: dict[str, Contract], subject: Subject
+) -> Iterator[tuple[pafs.FileSystem, str, pa.Table, pa.Array]]:
+    """(filesystem, path, rows, which rows are the subject's) of each file port's Parquet file
+    holding any row of the subject."""
     fs, root = pafs.FileSystem.from_uri(get_export_root())
     for contract in contracts.values():
-        if any(p.type == "file" for p in contract.ports):
-            folder = f"{root.rstrip('/')}/{contract.domain}/{contract.name}"
-            selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
-            for info in fs.get_file_info(selector):
-                if info.type == pafs.FileType.File and info.path.endswith(".parquet"):
-                    yield fs, info.path
-
-
-def _port_rows(subject: Subject) -> Iterator[tuple[str, int]]:
-    contracts = products_by_table()
-    for fs, path in _file_ports(contracts):
-        rows = pq.read_table(path, filesystem=fs)
-        if found := pc.sum(_mask(rows, lambda schema: text_match(subject, schema))).as_py():
-            yield path, found
+        if not any(p.type == "file" for p in contract.ports):
+            continue
+        folder = f"{root.rstrip('/')}/{contract.domain}/{contract.name}"
+        for info in fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)):
+            if info.type == pafs.FileType.File and info.path.endswith(".parquet"):
+                rows = pq.read_table(info.path, filesystem=fs)
+                mine = _mask(rows, lambda schema: text_match(subject, schema))
+                if pc.any(mine).as_py():
+                    yield fs, info.path, rows, mine
 
 
 def _erase_file_ports(contracts: dict[str, Contract], subject: Subject, report: ErasureReport) -> None:
     """Rewrite each file port's Parquet files that hold the subject's rows without them."""
-    for fs, path in _file_ports(contracts):
-        rows = pq.read_table(path, filesystem=fs)
-        drop = _mask(rows, lambda schema: text_match(subject, schema))
-        if dropped := pc.sum(drop).as_py():
-            temporary = f"{path}.{uuid.uuid4().hex}.tmp"
-            pq.write_table(rows.filter(pc.invert(drop)), temporary, filesystem=fs)
-            fs.move(temporary, path)  # readers see the old file or the new one
-            report.port_rows_removed[path] = dropped
+    for fs, path, rows, mine in _port_files_of(contracts, subject):
+        temporary = f"{path}.{uuid.uuid4().hex}.tmp"
+        pq.write_table(rows.filter(pc.invert(mine)), temporary, filesystem=fs)
+        fs.move(temporary, path)  # readers see the old file or the new one
+        report.port_rows_removed[path] = pc.sum(mine).as_py()
 
 
 def _stream_subjects(contracts: dict[str, Contract], subject: Subject) -> list[str]:
@@ -287,27 +289,13 @@ def preview_erasure(user_id: str) -> dict[str, int]:
     contracts = products_by_table()
     tables = lakehouse_tables()
     matchers = subject_matchers(subject, tables, contracts)
-    counts = {
-        identifier: pl.scan_iceberg(table)
-        .filter(matchers[identifier](schema))
-        .select(pl.len())
-        .collect()
-        .item()
-        for table in tables
-        for identifier, schema in [(".".join(table.name()), table.schema().as_arrow())]
-    }
-    pattern = subject.pattern()
-    counts["landing lines"] = sum(
-        sum(1 for line in _landing_lines(file) if pattern.search(line))
-        for domain in domain_names()
-        for file in landing_files(domain)
-    )
+    counts = {}
+    for table in tables:
+        identifier = ".".join(table.name())
+        rows = pl.scan_iceberg(table).filter(matchers[identifier](table.schema().as_arrow()))
+        counts[identifier] = rows.select(pl.len()).collect().item()
+    counts["landing lines"] = sum(1 for _ in landing_mentions(subject.pattern()))
     return {name: n for name, n in counts.items() if n}
-
-
-def _landing_lines(file: LandingFile) -> list[bytes]:
-    with open_landing(file.path) as stream:
-        return stream.readlines()
 
 
 def _erase_exports(subject: Subject, report: ErasureReport) -> None:
@@ -403,11 +391,11 @@ def verify_erased(subject: Subject, changed: list[str], since: dt.datetime) -> l
             findings.append(f"{'.'.join(table.name())}: {left} row(s) still mention the subject")
     for identifier in changed:
         findings += _unreferenced_mentions(subject, identifier, since)
-    for domain in domain_names():
-        for file in landing_files(domain):
-            if any(pattern.search(line) for line in _landing_lines(file)):
-                findings.append(f"{file.path}: a landing line mentions the subject")
-    findings += [f"{path}: {rows} port row(s) mention the subject" for path, rows in _port_rows(subject)]
+    findings += [f"{f.path}: a landing line mentions the subject" for _, f, _ in landing_mentions(pattern)]
+    findings += [
+        f"{path}: {pc.sum(mine).as_py()} port row(s) mention the subject"
+        for _, path, _, mine in _port_files_of(products_by_table(), subject)
+    ]
     if get_environment() is Environment.EMBEDDED:
         paths = get_paths()
         roots = (paths.landing, paths.warehouse, paths.home / "exports", exports_folder(), paths.scratch)

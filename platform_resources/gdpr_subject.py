@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from platform_resources.catalog import load_catalog, table_identifiers
-from platform_resources.landing import landing_files, open_landing
+from platform_resources.landing import LandingFile, landing_files, open_landing
 from platform_resources.pii_scan import value_pattern
 from platform_resources.settings import get_paths, get_previous_token_keys, get_token_key
 from platform_resources.tokenize import token
@@ -60,11 +60,12 @@ def token_keys() -> tuple[bytes, ...]:
     return (get_token_key(), *get_previous_token_keys())
 
 
-def _landing_mentions(pattern: re.Pattern[bytes]) -> Iterator[bytes]:
+def landing_mentions(pattern: re.Pattern[bytes]) -> Iterator[tuple[str, LandingFile, bytes]]:
+    """(domain, file, line) of every landing line, of every domain, that ``pattern`` finds."""
     for domain in domain_names():
         for file in landing_files(domain):
             with open_landing(file.path) as stream:
-                yield from (line for line in stream if pattern.search(line))
+                yield from ((domain, file, line) for line in stream if pattern.search(line))
 
 
 def raw_events_of(user_id: str) -> Iterator[str]:
@@ -107,7 +108,10 @@ def resolve_subject(user_id: str) -> Subject:
     if not user_id.strip():
         raise ValueError("a subject id is required")
     by_id = value_pattern([user_id])
-    lines = [*_landing_mentions(by_id), *(line.encode() for line in raw_events_of(user_id))]
+    lines = [
+        *(line for _, _, line in landing_mentions(by_id)),
+        *(line.encode() for line in raw_events_of(user_id)),
+    ]
     own = [event for line in lines if (event := _own_event(line, user_id)) is not None]
     emails = [
         e["data"]["payload"]["email"] for e in own if isinstance(e["data"]["payload"].get("email"), str)
