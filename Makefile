@@ -29,7 +29,7 @@ help:
 	@echo "make governance - contracts check against CONTRACTS_BASE (default HEAD~1) and the governance lint"
 	@echo "make catalog - write the static data catalog to \$$MESHHOUSE_HOME/catalog (index.html, index.json)"
 	@echo "make slo    - write the SLO report to \$$MESHHOUSE_HOME/slo from the \$$DAGSTER_HOME instance"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff, and import-linter on the architecture's layers"
 
 $(TOOLS)/bin/uv:
 	python3 -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
@@ -76,6 +76,7 @@ governance: env
 lint: env
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports  # the rooms' layering (pyproject.toml [tool.importlinter])
 
 format: env
 	$(RUN) ruff format .

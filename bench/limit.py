@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from platform_resources.envelope import _CLASSIFY, _PARSED
+from platform_resources.ingest.envelope import _CLASSIFY, _PARSED
 
 
 def run_limit(files: list[Path], out: Path) -> dict[str, int]:

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from platform_resources.landing import count_lines
-from platform_resources.workspace import prepare_dagster_home
+from platform_resources.ingest.landing import count_lines
+from platform_resources.mesh.workspace import prepare_dagster_home
 
 DAY = dt.date(2026, 11, 20)
 BIN = Path(sys.executable).parent

@@ -14,10 +14,12 @@ import dagster as dg
 
 from bench.limit import run_limit
 from bench.peer import run_peer
-from domains.orders.definitions import defs
-from platform_resources.landing import count_lines, landing_files
-from platform_resources.settings import get_paths
+from platform_resources.core.settings import get_paths
+from platform_resources.ingest.landing import count_lines, landing_files
+from platform_resources.mesh.workspace import domain_module
 
+#: orders' code location, loaded by the workspace loader as every location is (before the clock).
+defs = domain_module("orders", "definitions").defs
 #: The Bronze -> Silver steps the platform variant runs (the limit and peer do the same work).
 PLATFORM_STEPS = ("orders_bronze", "orders_silver_events")
 

@@ -3,7 +3,7 @@
 from domains.customers.contracts import CONTRACTS
 from domains.customers.gold import DBT_PROJECT_DIR, customers_gold
 from domains.customers.silver import customers_silver_customers, customers_silver_events
-from platform_resources.domain import domain_definitions
+from platform_resources.location import domain_definitions
 
 defs = domain_definitions(
     "customers",

@@ -10,8 +10,8 @@ import datetime as dt
 import polars as pl
 
 from domains.customers.contracts import CONTRACTS
-from platform_resources.horizon import build_horizon_product
-from platform_resources.silver_events import EventTyping, build_silver_event_assets
+from platform_resources.products.horizon import build_horizon_product
+from platform_resources.products.silver_events import EventTyping, build_silver_event_assets
 
 PROFILE_HORIZON_DAYS = 30
 EVENTS, CUSTOMERS = CONTRACTS["customer_events"], CONTRACTS["customers"]

@@ -12,8 +12,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from platform_resources.envelope import envelope_json
-from platform_resources.simulation import FaultRates, uuid4s, write_landing
+from platform_resources.ingest.envelope import envelope_json
+from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
 
 DOMAIN = "customers"
 REGISTRATION_SHARE = 0.4

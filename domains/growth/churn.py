@@ -22,8 +22,8 @@ from collections.abc import Mapping
 import polars as pl
 
 from domains.growth.contracts import CONTRACTS
-from platform_resources.envelope import envelope_json
-from platform_resources.settings import get_environment
+from platform_resources.core.settings import get_environment
+from platform_resources.ingest.envelope import envelope_json
 
 MODEL_ID = "churn-logit"
 MODEL_VERSION = "1.0.0"

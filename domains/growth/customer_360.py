@@ -16,7 +16,7 @@ from domains.customers.contracts import CONTRACTS as CUSTOMERS
 from domains.growth.contracts import CONTRACTS
 from domains.orders.contracts import CONTRACTS as ORDERS
 from domains.payments.contracts import CONTRACTS as PAYMENTS
-from platform_resources.ports import ProductRead, pin
+from platform_resources.products.input_ports import ProductRead, pin
 
 ACTIVITY_DAYS = 30
 PROFILE_DAYS = 365

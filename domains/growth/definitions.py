@@ -13,9 +13,9 @@ from domains.growth.customer_360 import (
     customer_360,
     daily_active_users,
 )
-from platform_resources.derived import build_derived_product
-from platform_resources.domain import domain_definitions
-from platform_resources.ports import ProductRead
+from platform_resources.location import domain_definitions
+from platform_resources.products.derived import build_derived_product
+from platform_resources.products.input_ports import ProductRead
 
 
 def _own(name: str) -> ProductRead:

@@ -3,7 +3,7 @@
 from domains.inventory.contracts import CONTRACTS
 from domains.inventory.gold import DBT_PROJECT_DIR, inventory_gold
 from domains.inventory.silver import inventory_silver_events
-from platform_resources.domain import domain_definitions
+from platform_resources.location import domain_definitions
 
 defs = domain_definitions(
     "inventory",

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from domains.inventory.contracts import CONTRACTS
-from platform_resources.dbt_gold import build_dbt_gold_assets
+from platform_resources.products.dbt_gold import build_dbt_gold_assets
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt" / "inventory"
 

@@ -1,7 +1,7 @@
 """inventory's Silver layer: typed, deduplicated stock movements."""
 
 from domains.inventory.contracts import CONTRACTS
-from platform_resources.silver_events import EventTyping, build_silver_event_assets
+from platform_resources.products.silver_events import EventTyping, build_silver_event_assets
 
 MOVEMENTS = CONTRACTS["stock_movements"]
 

@@ -3,7 +3,7 @@
 from domains.orders.contracts import CONTRACTS
 from domains.orders.gold import DBT_PROJECT_DIR, orders_gold
 from domains.orders.silver import orders_silver_events, orders_silver_orders
-from platform_resources.domain import domain_definitions
+from platform_resources.location import domain_definitions
 
 defs = domain_definitions(
     "orders",

@@ -12,14 +12,14 @@ import datetime as dt
 import polars as pl
 
 from domains.orders.contracts import CONTRACTS
-from platform_resources.horizon import build_horizon_product, horizon_mapping
-from platform_resources.silver_events import (
+from platform_resources.products.horizon import build_horizon_product, horizon_mapping
+from platform_resources.products.silver_events import (
     ChildProduct,
     EventTyping,
     build_silver_event_assets,
     stage_events,
 )
-from platform_resources.staging import ROW_INDEX, scratch_duckdb
+from platform_resources.storage.staging import ROW_INDEX, scratch_duckdb
 
 STATUS_HORIZON_DAYS = 30
 STATUS_RANK = {"created": 0, "paid": 1, "shipped": 2, "delivered": 3, "cancelled": 4, "refunded": 5}

@@ -1,6 +1,6 @@
 """The orders service's events: each simulated order's lifecycle as seed-002 envelopes.
 
-An order is created, then (with the probabilities of ``platform_resources/order_world.py``,
+An order is created, then (with the probabilities of ``platform_resources/simulate/order_world.py``,
 which the payment service shares) paid, shipped, delivered and refunded, or cancelled.
 Events are generated one creation day at a time (bounded
 memory) and each lands in the folder of the day it happened; events after the last
@@ -14,9 +14,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from platform_resources.envelope import envelope_json
-from platform_resources.order_world import orders_of_day
-from platform_resources.simulation import FaultRates, uuid4s, write_landing
+from platform_resources.ingest.envelope import envelope_json
+from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
+from platform_resources.simulate.order_world import orders_of_day
 
 DOMAIN = "orders"
 

@@ -3,7 +3,7 @@
 from domains.payments.contracts import CONTRACTS
 from domains.payments.gold import DBT_PROJECT_DIR, payments_gold
 from domains.payments.silver import payments_silver_events
-from platform_resources.domain import domain_definitions
+from platform_resources.location import domain_definitions
 
 defs = domain_definitions(
     "payments",

@@ -1,7 +1,7 @@
 """payments' Silver layer: typed, deduplicated, tokenized payment events."""
 
 from domains.payments.contracts import CONTRACTS
-from platform_resources.silver_events import EventTyping, build_silver_event_assets
+from platform_resources.products.silver_events import EventTyping, build_silver_event_assets
 
 EVENTS = CONTRACTS["payment_events"]
 

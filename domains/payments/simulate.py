@@ -1,7 +1,7 @@
 """The payment service's events: the payment of every order the orders service sees paid.
 
 The orders come from the simulated world the orders service draws from too
-(``platform_resources/order_world.py``): each paid order's payment is authorized just
+(``platform_resources/simulate/order_world.py``): each paid order's payment is authorized just
 before its ``order.paid`` event and captured at it, for the order's total, currency,
 customer and payment method, under the order's correlation id. A share ``P_DECLINED``
 of them was declined first (a failed payment of its own, then the customer's retry); a
@@ -17,9 +17,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from platform_resources.envelope import envelope_json
-from platform_resources.order_world import OrdersOfDay, orders_of_day
-from platform_resources.simulation import FaultRates, uuid4s, write_landing
+from platform_resources.ingest.envelope import envelope_json
+from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
+from platform_resources.simulate.order_world import OrdersOfDay, orders_of_day
 
 DOMAIN = "payments"
 FAILURE_REASONS = ("insufficient_funds", "card_declined", "fraud_suspected", "timeout")

@@ -1,6 +1,6 @@
 """The data catalog as an asset of the platform: rebuilt every 30 minutes (a schedule, RUNNING).
 
-It writes the static catalog (``platform_resources/catalog_site.py``) to
+It writes the static catalog (``platform_resources/data_catalog/site.py``) to
 ``$MESHHOUSE_HOME/catalog`` from the running instance and the warehouse, and reports in
 the UI how many products it lists, which sample queries failed, and each product's SLO
 status, rows and consumers.
@@ -8,9 +8,9 @@ status, rows and consumers.
 
 import dagster as dg
 
-from platform_resources.automation import RETRY
-from platform_resources.catalog_site import build_catalog, failed_sample_queries
-from platform_resources.settings import get_paths
+from platform_resources.core.automation import RETRY
+from platform_resources.core.settings import get_paths
+from platform_resources.data_catalog.site import build_catalog, failed_sample_queries
 
 CATALOG_KEY = dg.AssetKey(["platform", "catalog", "data_products"])
 

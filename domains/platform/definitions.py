@@ -18,8 +18,8 @@ from domains.platform.maintenance import (
 )
 from domains.platform.silver import platform_silver_events
 from domains.platform.slo_report import slo_report_asset, slo_report_job, slo_report_schedule
-from platform_resources.alerting import build_alert_sensor
-from platform_resources.domain import domain_definitions
+from platform_resources.location import domain_definitions
+from platform_resources.slo.alerting import build_alert_sensor
 
 defs = dg.Definitions.merge(
     domain_definitions(

@@ -1,7 +1,7 @@
 """GDPR requests in the platform location: the ``platform/gdpr/requests`` asset serves them.
 
 ``meshhouse gdpr request erase|export --subject <userId>`` files a request
-(``platform_resources/gdpr_requests.py``); the ``gdpr_requests`` sensor (RUNNING) starts
+(``platform_resources/gdpr/requests.py``); the ``gdpr_requests`` sensor (RUNNING) starts
 the ``platform_gdpr`` job when one is pending; the asset serves every pending request
 (exports first, so an export filed before an erasure still finds the data), records each
 outcome as metadata under the request id and the subject's keyed reference, and deletes
@@ -13,11 +13,11 @@ import hashlib
 
 import dagster as dg
 
-from platform_resources.automation import RETRY
-from platform_resources.gdpr_erasure import erase_subject
-from platform_resources.gdpr_export import export_for_role, write_export
-from platform_resources.gdpr_requests import Request, close_request, exports_folder, pending_requests
-from platform_resources.settings import get_sensor_interval_seconds
+from platform_resources.core.automation import RETRY
+from platform_resources.core.settings import get_sensor_interval_seconds
+from platform_resources.gdpr.erasure import erase_subject
+from platform_resources.gdpr.export import export_for_role, write_export
+from platform_resources.gdpr.requests import Request, close_request, exports_folder, pending_requests
 
 GDPR_REQUESTS_KEY = dg.AssetKey(["platform", "gdpr", "requests"])
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import dagster as dg
 from pyiceberg.exceptions import NoSuchTableError
 
-from platform_resources.catalog import load_catalog
-from platform_resources.landing import landing_files, write_landing_file
-from platform_resources.settings import get_paths
-from platform_resources.workspace import simulated_domains
+from platform_resources.core.settings import get_paths
+from platform_resources.ingest.landing import landing_files, write_landing_file
+from platform_resources.mesh.workspace import simulated_domains
+from platform_resources.storage.catalog import load_catalog
 
 DOMAIN = "platform"
 #: A domain whose last Bronze commit is older than this is degraded (nothing landed for a day).

@@ -1,10 +1,10 @@
 """Table maintenance and retention as assets of the platform, each with a daily job and a RUNNING schedule.
 
 ``platform/retention/report`` (01:00 UTC) deletes every table's partitions past its
-retention tier, with their files (``platform_resources/retention.py``);
+retention tier, with their files (``platform_resources/upkeep/retention.py``);
 ``platform/maintenance/report`` (03:00 UTC) compacts small files, expires snapshots with
 the files only they referenced, and sweeps orphan files, table by table
-(``platform_resources/table_maintenance.py``). Both log each table as they go and report
+(``platform_resources/upkeep/table_maintenance.py``). Both log each table as they go and report
 their figures in the materialization, which the UI plots across runs.
 """
 
@@ -12,17 +12,22 @@ import datetime as dt
 
 import dagster as dg
 
-from platform_resources.automation import RETRY
-from platform_resources.catalog import load_catalog
-from platform_resources.markdown_table import markdown_table
-from platform_resources.retention import TableRetention, apply_retention, retain_files, retention_totals
-from platform_resources.table_maintenance import (
+from platform_resources.core.automation import RETRY
+from platform_resources.core.markdown_table import markdown_table
+from platform_resources.mesh.workspace import products_by_table
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.upkeep.retention import (
+    TableRetention,
+    apply_retention,
+    retain_files,
+    retention_totals,
+)
+from platform_resources.upkeep.table_maintenance import (
     MaintenancePolicy,
     TableMaintenance,
     maintain_catalog,
     maintenance_totals,
 )
-from platform_resources.workspace import products_by_table
 
 MAINTENANCE_KEY = dg.AssetKey(["platform", "maintenance", "report"])
 RETENTION_KEY = dg.AssetKey(["platform", "retention", "report"])

@@ -8,9 +8,9 @@ The payload itself (confidential: a partner's customer data) is kept only as its
 
 from domains.platform.contracts import CONTRACTS
 from domains.platform.webhooks import WEBHOOK_SOURCES
-from platform_resources.settings import get_webhook_secret
-from platform_resources.silver_events import EventTyping, build_silver_event_assets
-from platform_resources.tokenize import hmac_sha256_sql
+from platform_resources.core.settings import get_webhook_secret
+from platform_resources.privacy.tokenize import hmac_sha256_sql
+from platform_resources.products.silver_events import EventTyping, build_silver_event_assets
 
 EVENTS = CONTRACTS["operations_events"]
 

@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 from domains.platform.webhooks import WEBHOOK_SOURCES, sign
-from platform_resources.envelope import envelope_json
-from platform_resources.simulation import FaultRates, uuid4s, write_landing
+from platform_resources.ingest.envelope import envelope_json
+from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
 
 DOMAIN = "platform"
 SERVICES = ("order-service", "payment-service", "user-service", "inventory-service", "api-gateway")

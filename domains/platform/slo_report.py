@@ -1,17 +1,17 @@
 """The SLO report as an asset of the platform: rebuilt every 30 minutes (a schedule, RUNNING).
 
-It writes the report (``platform_resources/slo_report.py``) to ``$MESHHOUSE_HOME/slo`` from
+It writes the report (``platform_resources/slo/report.py``) to ``$MESHHOUSE_HOME/slo`` from
 the running instance, and reports in the UI a table per product, each domain's attainment
 and worst error budget left (numbers the UI plots across materializations) and the breaches.
 """
 
 import dagster as dg
 
-from platform_resources.automation import RETRY
-from platform_resources.markdown_table import markdown_table
-from platform_resources.settings import get_paths
-from platform_resources.slo_report import slo_report, summary_rows, write_slo_report
-from platform_resources.workspace import workspace_contracts, workspace_definitions
+from platform_resources.core.automation import RETRY
+from platform_resources.core.markdown_table import markdown_table
+from platform_resources.core.settings import get_paths
+from platform_resources.mesh.workspace import workspace_contracts, workspace_definitions
+from platform_resources.slo.report import slo_report, summary_rows, write_slo_report
 
 SLO_REPORT_KEY = dg.AssetKey(["platform", "slo", "report"])
 

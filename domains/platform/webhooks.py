@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 
-from platform_resources.settings import get_webhook_secret
+from platform_resources.core.settings import get_webhook_secret
 
 WEBHOOK_SOURCES = ("stripe", "shopify", "github", "zendesk")
 

@@ -19,9 +19,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from platform_resources.catalog import load_catalog
-from platform_resources.contracts import Contract
-from platform_resources.iceberg_io import read_table, write_frames
+from platform_resources.contracts.model import Contract
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import read_table, write_frames
 
 
 @pytest.fixture
@@ -95,8 +95,8 @@ def publish_producer_ports(
     domains: tuple[str, ...] = PRODUCERS,
 ) -> None:
     """Simulated landing data for ``domains`` (default: growth's producers), each run through its job."""
-    from platform_resources.simulation import FaultRates
-    from platform_resources.workspace import domain_module
+    from platform_resources.mesh.workspace import domain_module
+    from platform_resources.simulate.landing_faults import FaultRates
 
     for domain in domains:
         domain_module(domain, "simulate").simulate(days, events_per_day, 7, FaultRates())

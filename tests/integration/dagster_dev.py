@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from platform_resources.workspace import REPO_ROOT, prepare_dagster_home
+from platform_resources.core.keys import REPO_ROOT
+from platform_resources.mesh.workspace import prepare_dagster_home
 
 T = TypeVar("T")
 START_TIMEOUT_S = 180

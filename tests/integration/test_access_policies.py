@@ -10,13 +10,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from platform_resources.access_policies import AccessDenied, AccessPolicyError
-from platform_resources.audit_log import read_audit
-from platform_resources.catalog import load_catalog
-from platform_resources.contracts import Contract
-from platform_resources.iceberg_io import ensure_table, write_frames
-from platform_resources.secure_reader import READ_LOG, read_product, secure_connection
-from platform_resources.workspace import products_by_table
+from platform_resources.contracts.model import Contract
+from platform_resources.mesh.workspace import products_by_table
+from platform_resources.privacy.access_policies import AccessDenied, AccessPolicyError
+from platform_resources.privacy.audit_log import read_audit
+from platform_resources.privacy.secure_reader import READ_LOG, read_product, secure_connection
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import ensure_table, write_frames
 from tests.conftest import DAY
 from tests.integration.conftest import BIN, REPO, publish_day
 

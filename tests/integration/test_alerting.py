@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from platform_resources.alerting import build_alert_sensor
+from platform_resources.slo.alerting import build_alert_sensor
 
 pytestmark = pytest.mark.integration
 

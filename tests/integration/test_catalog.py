@@ -15,8 +15,8 @@ import dagster as dg
 import pytest
 
 from domains.platform.data_catalog import data_products
-from platform_resources.catalog_site import build_catalog
-from platform_resources.workspace import domain_module, simulated_domains, workspace_contracts
+from platform_resources.data_catalog.site import build_catalog
+from platform_resources.mesh.workspace import domain_module, simulated_domains, workspace_contracts
 from tests.integration.conftest import publish_producer_ports
 
 pytestmark = pytest.mark.integration

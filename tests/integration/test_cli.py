@@ -10,9 +10,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import read_table
-from platform_resources.workspace import prepare_dagster_home
+from platform_resources.mesh.workspace import prepare_dagster_home
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import REPO, rows, run_command
 

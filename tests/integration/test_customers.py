@@ -12,9 +12,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from platform_resources.iceberg_io import read_table
-from platform_resources.settings import DEV_TOKEN_KEY
-from platform_resources.workspace import prepare_dagster_home
+from platform_resources.core.settings import DEV_TOKEN_KEY
+from platform_resources.mesh.workspace import prepare_dagster_home
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope, write_landing
 from tests.integration.conftest import check, materialized
 

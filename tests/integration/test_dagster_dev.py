@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 from pyiceberg.exceptions import NoSuchTableError
 
-from platform_resources.iceberg_io import read_table
-from platform_resources.settings import DEV_TOKEN_KEY
-from platform_resources.workspace import WORKSPACE
+from platform_resources.core.settings import DEV_TOKEN_KEY
+from platform_resources.mesh.workspace import WORKSPACE
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope, order_created, write_landing
 from tests.integration.dagster_dev import dagster_dev, failure_reasons, graphql, loaded_locations, wait_for
 

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from domains.orders.gold import DBT_PROJECT_DIR
-from platform_resources.resources import DBT_EXECUTABLE, DBT_RESOURCE_KEY, platform_resources
+from platform_resources.core.keys import DBT_EXECUTABLE, DBT_RESOURCE_KEY
+from platform_resources.location import location_resources
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_version_is_the_one_dbt_reports_and_a_command_runs_without_an_adapter(tmp_path: Path) -> None:
-    dbt = platform_resources(DBT_PROJECT_DIR)[DBT_RESOURCE_KEY]
+    dbt = location_resources(DBT_PROJECT_DIR)[DBT_RESOURCE_KEY]
     reported = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True)
     core = re.search(r"installed: (\d+\.\d+\.\d+)", reported.stdout)
     assert core and str(dbt._cli_version) == core.group(1)

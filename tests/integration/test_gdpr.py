@@ -17,15 +17,21 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from platform_resources.catalog import load_catalog, table_identifiers
-from platform_resources.demo import run_demo
-from platform_resources.iceberg_io import read_table
-from platform_resources.landing import write_landing_file
-from platform_resources.pii_scan import EMAIL_SHAPE, PHONE_SHAPE, files_under, scan_files, value_pattern
-from platform_resources.settings import DEV_TOKEN_KEY
-from platform_resources.simulation import FaultRates
-from platform_resources.tokenize import token
-from platform_resources.workspace import domain_module, domain_names, simulated_domains
+from platform_resources.cli.demo import run_demo
+from platform_resources.core.settings import DEV_TOKEN_KEY
+from platform_resources.ingest.landing import write_landing_file
+from platform_resources.mesh.workspace import domain_module, domain_names, simulated_domains
+from platform_resources.privacy.pii_scan import (
+    EMAIL_SHAPE,
+    PHONE_SHAPE,
+    files_under,
+    scan_files,
+    value_pattern,
+)
+from platform_resources.privacy.tokenize import token
+from platform_resources.simulate.landing_faults import FaultRates
+from platform_resources.storage.catalog import load_catalog, table_identifiers
+from platform_resources.storage.iceberg_io import read_table
 
 DAYS = [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
 RATES = FaultRates(redelivery=0.01, late=0.02, malformed=0.01)
@@ -128,7 +134,7 @@ def _row_hashes(frame: pl.DataFrame, ignore: tuple[str, ...] = ()) -> list[int]:
 
 def _meshhouse(home: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "platform_resources.cli", *args],
+        [sys.executable, "-m", "platform_resources.cli.main", *args],
         env={**os.environ, "MESHHOUSE_HOME": str(home)},
         capture_output=True,
         text=True,

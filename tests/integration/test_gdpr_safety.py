@@ -13,12 +13,12 @@ import polars as pl
 import pytest
 
 from domains.customers.definitions import defs
-from platform_resources import gdpr_erasure
-from platform_resources.audit_log import read_audit
-from platform_resources.catalog import load_catalog
-from platform_resources.gdpr_erasure import ERASURE_LOG, erase_rows, erase_subject
-from platform_resources.gdpr_subject import resolve_subject
-from platform_resources.iceberg_io import read_table, write_frames
+from platform_resources.gdpr import erasure as gdpr_erasure
+from platform_resources.gdpr.erasure import ERASURE_LOG, erase_rows, erase_subject
+from platform_resources.gdpr.subject import resolve_subject
+from platform_resources.privacy.audit_log import read_audit
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import read_table, write_frames
 from tests.conftest import envelope, write_landing
 
 D = dt.date(2026, 11, 20)

@@ -12,10 +12,10 @@ from pyiceberg.exceptions import NoSuchTableError
 from domains.orders.contracts import CONTRACTS
 from domains.orders.gold import DBT_PROJECT_DIR
 from domains.orders.silver import orders_silver_events, orders_silver_orders
-from platform_resources import dbt_gold
-from platform_resources.catalog import load_catalog
-from platform_resources.dbt_gold import build_dbt_gold_assets
-from platform_resources.domain import domain_definitions
+from platform_resources.location import domain_definitions
+from platform_resources.products import dbt_gold
+from platform_resources.products.dbt_gold import build_dbt_gold_assets
+from platform_resources.storage.catalog import load_catalog
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import check, materialized, rows, run_orders
 

@@ -12,9 +12,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import read_table
-from platform_resources.workspace import prepare_dagster_home
+from platform_resources.mesh.workspace import prepare_dagster_home
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import read_table
 from tests.integration.conftest import PRODUCERS, publish_producer_ports, run_command
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from platform_resources.iceberg_io import read_table
+from platform_resources.storage.iceberg_io import read_table
 from tests.integration.conftest import publish_producer_ports
 from tests.integration.dagster_dev import dagster_dev, graphql, wait_for
 

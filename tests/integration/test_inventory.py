@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from platform_resources.iceberg_io import read_table
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope, write_landing
 from tests.integration.conftest import check, materialized
 

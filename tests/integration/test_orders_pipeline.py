@@ -6,9 +6,9 @@ import json
 import polars as pl
 import pytest
 
-from platform_resources.catalog import load_catalog
-from platform_resources.envelope import TIMESTAMP_REASON
-from platform_resources.iceberg_io import read_table
+from platform_resources.ingest.envelope import TIMESTAMP_REASON
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope, order_created, status_change, write_landing
 from tests.integration.conftest import check, materialized, rows, run_orders
 

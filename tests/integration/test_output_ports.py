@@ -17,7 +17,7 @@ import pytest
 
 from domains.growth.contracts import CONTRACTS as GROWTH
 from domains.payments.contracts import CONTRACTS as PAYMENTS
-from platform_resources.output_ports import build_port_assets, file_path, stream_name, stream_subject
+from platform_resources.products.output_ports import build_port_assets, file_path, stream_name, stream_subject
 from tests.integration.conftest import publish_day
 
 pytestmark = pytest.mark.integration

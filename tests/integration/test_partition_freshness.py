@@ -11,7 +11,7 @@ import pytest
 
 from domains.orders.contracts import CONTRACTS
 from domains.orders.definitions import defs as orders_defs
-from platform_resources.partition_freshness import evaluation, measure
+from platform_resources.quality.partition_freshness import evaluation, measure
 
 pytestmark = pytest.mark.integration
 REVENUE = CONTRACTS["daily_revenue"]  # freshness SLO: 30 minutes

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from platform_resources.iceberg_io import read_table
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope, write_landing
 from tests.integration.conftest import check, materialized
 

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from domains.platform.definitions import defs
-from platform_resources.envelope import classify_lines
-from platform_resources.iceberg_io import read_table
-from platform_resources.settings import DEV_TOKEN_KEY
-from platform_resources.tokenize import token
+from platform_resources.core.settings import DEV_TOKEN_KEY
+from platform_resources.ingest.envelope import classify_lines
+from platform_resources.privacy.tokenize import token
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope, write_landing
 from tests.integration.conftest import check
 

@@ -11,15 +11,15 @@ from domains.orders.contracts import CONTRACTS
 from domains.orders.simulate import simulate as simulate_orders
 from domains.payments.contracts import CONTRACTS as CONTRACTS_OF_PAYMENTS
 from domains.payments.simulate import simulate as simulate_payments
-from platform_resources.iceberg_io import read_table
-from platform_resources.simulation import FaultRates
-from platform_resources.table_checks import (
+from platform_resources.mesh.workspace import domain_module, products_by_table
+from platform_resources.quality.table_checks import (
     consistency_evaluation,
     day_stats,
     null_rate_evaluation,
     volume_evaluation,
 )
-from platform_resources.workspace import domain_module, products_by_table
+from platform_resources.simulate.landing_faults import FaultRates
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import check, publish_day, rows, run_orders
 

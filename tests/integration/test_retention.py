@@ -8,12 +8,12 @@ from pathlib import Path
 
 import polars as pl
 
-from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import write_frames
-from platform_resources.output_ports import write_file_port
-from platform_resources.retention import TIER_DAYS, apply_retention, retain_files
-from platform_resources.table_maintenance import list_files, referenced_files
-from platform_resources.workspace import products_by_table
+from platform_resources.mesh.workspace import products_by_table
+from platform_resources.products.output_ports import write_file_port
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import write_frames
+from platform_resources.upkeep.retention import TIER_DAYS, apply_retention, retain_files
+from platform_resources.upkeep.table_maintenance import list_files, referenced_files
 from tests.conftest import write_landing
 from tests.integration.conftest import run_command
 

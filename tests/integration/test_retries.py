@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-import platform_resources.iceberg_io as iceberg_io
+import platform_resources.storage.iceberg_io as iceberg_io
 from tests.conftest import DAY, order_created, write_landing
 from tests.integration.conftest import rows, run_orders
 

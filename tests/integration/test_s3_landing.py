@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from domains.orders.definitions import defs
-from platform_resources.iceberg_io import read_table
-from platform_resources.landing import unreadable_folders, write_landing_file
+from platform_resources.ingest.landing import unreadable_folders, write_landing_file
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import order_created
 from tests.integration.conftest import S3Landing, check, rows, run_orders
 

@@ -17,10 +17,10 @@ import pytest
 
 from domains.orders.contracts import CONTRACTS as ORDERS
 from domains.platform.slo_report import SLO_REPORT_KEY, slo_report_asset, slo_report_schedule
-from platform_resources.contracts import Contract
-from platform_resources.partition_freshness import evaluation, measure
-from platform_resources.slo_report import CHARTS, ProductSlo, SloAttainment, SloReport, slo_report
-from platform_resources.workspace import prepare_dagster_home, workspace_contracts, workspace_definitions
+from platform_resources.contracts.model import Contract
+from platform_resources.mesh.workspace import prepare_dagster_home, workspace_contracts, workspace_definitions
+from platform_resources.quality.partition_freshness import evaluation, measure
+from platform_resources.slo.report import CHARTS, ProductSlo, SloAttainment, SloReport, slo_report
 from tests.integration.conftest import BIN, REPO, run_command
 
 pytestmark = pytest.mark.integration
@@ -210,15 +210,24 @@ def test_the_cli_writes_html_json_csv_and_png_charts_from_the_dagster_home_insta
         assert uri in html and f"<td>{contract.domain}</td>" in html
     assert "no other domain reads this product" in html and f"{D} by 45.0 min" in html
 
+
+def test_without_dagster_home_the_cli_reads_the_instance_under_meshhouse_home(home, tmp_path) -> None:
+    with dg.DagsterInstance.from_config(str(prepare_dagster_home(home / "dagster"))) as instance:
+        _late_partition_breach(instance, passing_instants=(5,))
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    refused = subprocess.run(
-        [str(BIN / "meshhouse"), "slo", "report", "--out", str(tmp_path / "none")],
+    out = tmp_path / "slo"
+
+    done = subprocess.run(
+        [str(BIN / "meshhouse"), "slo", "report", "--out", str(out), "--days", "7"],
         cwd=REPO,
-        env=env,
+        env={**env, "MESHHOUSE_HOME": str(home)},
         capture_output=True,
         text=True,
     )
-    assert refused.returncode != 0 and "DAGSTER_HOME is not set" in refused.stderr
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "orders/daily_revenue/v1" in done.stdout and "50.00%" in done.stdout  # the breach it holds
+    assert (out / "index.html").exists() and (out / "slo_report.json").exists()
 
 
 def test_the_platform_asset_writes_the_report_and_reports_its_metadata(home, instance, workspace) -> None:

@@ -7,9 +7,9 @@ import polars as pl
 import psycopg2
 import pytest
 
-from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import read_table, write_frames
-from platform_resources.storage_encryption import SSE_S3, encrypt_buckets, ensure_bucket_encryption
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.encryption import SSE_S3, encrypt_buckets, ensure_bucket_encryption
+from platform_resources.storage.iceberg_io import read_table, write_frames
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from platform_resources.catalog import load_catalog
-from platform_resources.compaction import COMPACTION_PROPERTY, compact_table
-from platform_resources.iceberg_io import write_frames
-from platform_resources.table_maintenance import (
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import write_frames
+from platform_resources.upkeep.compaction import COMPACTION_PROPERTY, compact_table
+from platform_resources.upkeep.table_maintenance import (
     expire_snapshots,
     list_files,
     referenced_files,

@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 
 from domains.customers.definitions import defs
-from platform_resources.gdpr_erasure import erase_subject
-from platform_resources.gdpr_export import export_subject
-from platform_resources.iceberg_io import read_table
+from platform_resources.gdpr.erasure import erase_subject
+from platform_resources.gdpr.export import export_subject
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope, write_landing
 
 D = dt.date(2026, 11, 20)

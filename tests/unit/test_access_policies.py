@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from platform_resources.access_policies import (
+from platform_resources.contracts.model import ColumnSpec
+from platform_resources.mesh.workspace import domain_names, products_by_table
+from platform_resources.privacy.access_policies import (
     AccessDenied,
     AccessPolicyError,
     Policy,
     load_policy,
     parse_policy,
 )
-from platform_resources.contracts import ColumnSpec
-from platform_resources.workspace import domain_names, products_by_table
 
 CONTRACTS = products_by_table()
 PAYMENTS = CONTRACTS["payments.silver_payment_events"]

@@ -9,12 +9,17 @@ import pytest
 import yaml
 from pyiceberg.catalog.sql import SqlCatalog
 
-from platform_resources.contract_assets import contract_tags, product_spec
-from platform_resources.contract_types import column_type
-from platform_resources.contracts import REPO_ROOT, Contract
-from platform_resources.dbt_contracts import GENERATED, model_properties, write_model_properties
-from platform_resources.iceberg_io import write_frames
-from platform_resources.workspace import workspace_contracts
+from platform_resources.contracts.column_types import column_type
+from platform_resources.contracts.model import Contract
+from platform_resources.contracts.specs import contract_tags, product_spec
+from platform_resources.core.keys import REPO_ROOT
+from platform_resources.mesh.workspace import workspace_contracts
+from platform_resources.products.dbt_model_contracts import (
+    GENERATED,
+    model_properties,
+    write_model_properties,
+)
+from platform_resources.storage.iceberg_io import write_frames
 
 CONTRACTS = list(workspace_contracts().values())
 ORDERS_V1 = workspace_contracts()["data://orders/customer_daily_orders/v1"]

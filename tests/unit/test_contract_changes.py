@@ -4,7 +4,8 @@ import dataclasses
 
 import pytest
 
-from platform_resources.contract_changes import (
+from platform_resources.contracts.model import ColumnSpec, Contract
+from platform_resources.governance.contract_changes import (
     CONSUMERS,
     PRODUCERS,
     Consumer,
@@ -13,8 +14,7 @@ from platform_resources.contract_changes import (
     consumers_by_uri,
     violations,
 )
-from platform_resources.contracts import ColumnSpec, Contract
-from platform_resources.workspace import workspace_contracts, workspace_definitions
+from platform_resources.mesh.workspace import workspace_contracts, workspace_definitions
 
 URI = "data://orders/customer_daily_orders/v1"
 BASE = workspace_contracts()[URI]

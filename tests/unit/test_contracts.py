@@ -5,7 +5,12 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from platform_resources.contracts import ContractError, hold_to_contract, parse_contract, split_by_contract
+from platform_resources.contracts.model import (
+    ContractError,
+    hold_to_contract,
+    parse_contract,
+    split_by_contract,
+)
 
 RAW = {
     "domain": "orders",

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from platform_resources.envelope import TIMESTAMP_REASON, classify_lines
-from platform_resources.landing import count_lines, iter_line_batches
+from platform_resources.ingest.envelope import TIMESTAMP_REASON, classify_lines
+from platform_resources.ingest.landing import count_lines, iter_line_batches
 from tests.conftest import envelope
 
 NOW = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)

@@ -5,8 +5,8 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from platform_resources.automation import CHUNK_DAYS, DUCKDB_POOL
-from platform_resources.workspace import (
+from platform_resources.core.automation import CHUNK_DAYS, DUCKDB_POOL
+from platform_resources.mesh.workspace import (
     asset_specs,
     domain_module,
     domain_names,

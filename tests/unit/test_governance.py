@@ -5,11 +5,11 @@ import dataclasses
 import dagster as dg
 import pytest
 
-from platform_resources.contract_assets import product_spec
-from platform_resources.contracts import ColumnSpec, Contract
-from platform_resources.governance import RULES, Violation, lint
-from platform_resources.ports import CONSUMES
-from platform_resources.workspace import workspace_contracts, workspace_definitions
+from platform_resources.contracts.model import ColumnSpec, Contract
+from platform_resources.contracts.specs import product_spec
+from platform_resources.governance.rules import RULES, Violation, lint
+from platform_resources.mesh.workspace import workspace_contracts, workspace_definitions
+from platform_resources.products.input_ports import CONSUMES
 
 ORDERS = workspace_contracts()["data://orders/customer_daily_orders/v1"]
 SILVER = workspace_contracts()["data://orders/orders/v1"]

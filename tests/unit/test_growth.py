@@ -10,8 +10,8 @@ import pytest
 from domains.growth import churn
 from domains.growth.contracts import CONTRACTS
 from domains.growth.customer_360 import customer_360, daily_active_users
-from platform_resources.contracts import hold_to_contract
-from platform_resources.envelope import classify_lines
+from platform_resources.contracts.model import hold_to_contract
+from platform_resources.ingest.envelope import classify_lines
 
 D = dt.date(2026, 11, 20)
 A, B, C = (f"tok_{c * 32}" for c in "abc")

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from platform_resources.catalog import load_catalog
-from platform_resources.iceberg_io import read_table, table_identifier, write_frames
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import read_table, table_identifier, write_frames
 
 D1, D2, D3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 
@@ -88,7 +88,7 @@ def test_many_batches_into_one_partition_keep_every_row_in_one_snapshot(home) ->
 
 
 def test_a_lazy_frame_is_written_in_bounded_batches(home, monkeypatch) -> None:
-    monkeypatch.setattr("platform_resources.iceberg_io.WRITE_BATCH_ROWS", 300)
+    monkeypatch.setattr("platform_resources.storage.iceberg_io.WRITE_BATCH_ROWS", 300)
     _, rows = _write(_rows(D1, 1000).lazy(), (D1, D2))
     assert rows == 1000 and _counts() == {D1: 1000}
     assert read_table("t.silver_things").collect()["id"].n_unique() == 1000
@@ -125,7 +125,7 @@ def test_writing_no_frames_empties_the_window(home) -> None:
 
 
 def test_a_table_window_streams_its_rows_file_by_file_with_only_the_columns_asked(home) -> None:
-    from platform_resources.iceberg_io import TableWindow
+    from platform_resources.storage.iceberg_io import TableWindow
 
     _write(iter([_rows(D1, 2, "a"), _rows(D1, 3, "b")]), (D1, D2))
     _write(_rows(D2, 4, "c"), (D2, D3))

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from platform_resources.landing import landing_files, unreadable_folders
+from platform_resources.ingest.landing import landing_files, unreadable_folders
 
 
 def test_every_visible_file_of_a_day_folder_is_listed_and_bad_folders_are_reported(home) -> None:

@@ -6,7 +6,7 @@ import json
 import polars as pl
 
 from domains.orders.silver import current_orders, type_events
-from platform_resources.envelope import classify_lines
+from platform_resources.ingest.envelope import classify_lines
 from tests.conftest import order_created, status_change
 
 D = dt.date(2026, 11, 20)
@@ -66,7 +66,7 @@ def test_current_status_is_the_latest_event_within_the_horizon(home) -> None:
 
 def test_an_orders_partition_reads_the_status_events_of_its_day_and_the_30_after() -> None:
     from domains.orders.silver import EVENTS, STATUS_HORIZON, orders_silver_orders
-    from platform_resources.partitions import DAILY
+    from platform_resources.core.partitions import DAILY
 
     assert orders_silver_orders.get_partition_mapping(EVENTS.asset_key) == STATUS_HORIZON
     subset = DAILY.empty_subset().with_partition_keys(["2025-11-01"])

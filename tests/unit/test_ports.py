@@ -5,7 +5,7 @@ import pytest
 
 from domains.growth.definitions import defs as growth_defs
 from domains.orders.contracts import CONTRACTS as ORDERS
-from platform_resources.ports import pin
+from platform_resources.products.input_ports import pin
 
 
 def test_a_pin_resolves_to_the_published_contract_and_its_lookback_window() -> None:

@@ -7,7 +7,7 @@ import pytest
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import default_settings
 
-from platform_resources.settings import get_token_key, get_webhook_secret
+from platform_resources.core.settings import get_token_key, get_webhook_secret
 
 REPO = Path(__file__).resolve().parents[2]
 

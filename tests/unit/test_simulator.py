@@ -5,9 +5,9 @@ import json
 from collections import Counter
 
 from domains.orders.simulate import simulate
-from platform_resources.envelope import classify_lines
-from platform_resources.landing import landing_files
-from platform_resources.simulation import FaultRates
+from platform_resources.ingest.envelope import classify_lines
+from platform_resources.ingest.landing import landing_files
+from platform_resources.simulate.landing_faults import FaultRates
 
 DAYS = [dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
 STATUSES = {

@@ -2,8 +2,14 @@
 
 import polars as pl
 
-from platform_resources.contracts import parse_contract
-from platform_resources.staging import ROW_INDEX, frames, hold_staged_to_contract, scratch_duckdb, stage_frame
+from platform_resources.contracts.model import parse_contract
+from platform_resources.storage.staging import (
+    ROW_INDEX,
+    frames,
+    hold_staged_to_contract,
+    scratch_duckdb,
+    stage_frame,
+)
 
 CONTRACT = parse_contract(
     {

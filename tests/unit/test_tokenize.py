@@ -2,8 +2,8 @@
 
 import duckdb
 
-from platform_resources.settings import DEV_TOKEN_KEY
-from platform_resources.tokenize import token, token_macro_sql
+from platform_resources.core.settings import DEV_TOKEN_KEY
+from platform_resources.privacy.tokenize import token, token_macro_sql
 
 
 def _sql_tokens(values: list[str | None], key: bytes | None = None) -> list[str | None]:

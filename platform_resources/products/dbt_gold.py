@@ -1,0 +1,256 @@
+"""The dbt Gold factory: a domain's dbt project as Dagster assets, published to Iceberg (write-audit-publish).
+
+Per run: the Silver sources are staged (for the partition window only) into a fresh
+DuckDB file of the run's own, ``dbt build`` runs with the window as vars, and each
+model is published to ``<domain>.gold_<model>`` only when its dbt tests and its
+contract (pandera) pass. A model that fails either is not published, and the run
+fails naming it; consumers never see that partition change.
+"""
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import yaml
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    build_dbt_specs,
+)
+from pyiceberg.exceptions import NoSuchTableError
+
+from platform_resources.contracts.model import Contract, hold_to_contract
+from platform_resources.contracts.specs import (
+    blocks,
+    contract_metadata,
+    contract_tags,
+    freshness_policy,
+)
+from platform_resources.core.automation import (
+    CHUNKED_BACKFILL,
+    DUCKDB_POOL,
+    RETRY,
+    refresh_when_upstream_changes,
+)
+from platform_resources.core.partitions import DAILY, window_dates
+from platform_resources.core.settings import get_paths
+from platform_resources.products.dbt_model_contracts import prepare_project
+from platform_resources.quality.dimensions import quality_check_results, quality_check_specs
+from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import (
+    read_table,
+    table_identifier,
+    write_frames,
+    written_metadata,
+)
+
+
+def dbt_project(project_dir: Path, contracts: Mapping[str, Contract]) -> DbtProject:
+    """The project, its model properties generated from the contracts and its manifest current."""
+    prepare_project(project_dir, contracts.values())
+    return DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+
+
+class MeshTranslator(DagsterDbtTranslator):
+    """dbt models -> ``[domain, gold, model]``; sources -> the Silver assets they stage."""
+
+    def __init__(self, domain: str, contracts: Mapping[str, Contract]):
+        super().__init__()
+        self.domain = domain
+        self.contracts = contracts
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        name = dbt_resource_props["name"]
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([self.domain, "silver", name])
+        version = dbt_resource_props.get("version")
+        if version is not None and int(version) > 1:  # versioned model: v1 keeps the plain name
+            name = f"{name}_v{version}"
+        return dg.AssetKey([self.domain, "gold", name])
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
+        # landing runs build a day's Gold; this refreshes older days whose Silver changed since
+        return refresh_when_upstream_changes()
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return self.domain
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        contract = self.contracts.get(spec.key.path[-1]) if spec.key.path[1] == "gold" else None
+        if contract is None:
+            return spec
+        return spec.replace_attributes(
+            owners=[contract.owner],
+            description=contract.description.strip(),
+            tags={**spec.tags, **contract_tags(contract)},
+            kinds={"dbt", "duckdb", "iceberg"},
+            freshness_policy=freshness_policy(contract),
+        ).merge_attributes(metadata=contract_metadata(contract))
+
+
+def build_dbt_gold_assets(
+    domain: str, project_dir: Path, contracts: Mapping[str, Contract]
+) -> dg.AssetsDefinition:
+    project = dbt_project(project_dir, contracts)
+    manifest = json.loads(project.manifest_path.read_text())
+    translator = MeshTranslator(domain, contracts)
+    specs, check_specs = build_dbt_specs(
+        translator=translator,
+        manifest=manifest,
+        select="fqn:*",
+        exclude="",
+        selector="",
+        io_manager_key=None,
+        project=project,
+    )
+    gold_contracts = {s.key: contracts[s.key.path[-1]] for s in specs if s.key.path[-1] in contracts}
+    missing_sources = [s["name"] for s in manifest["sources"].values() if s["name"] not in contracts]
+    if missing_sources:
+        raise dg.DagsterInvalidDefinitionError(
+            f"dbt sources without a Silver contract in {domain}: {missing_sources}"
+        )
+    missing = [s.key.to_user_string() for s in specs if s.key not in gold_contracts]
+    if missing:
+        raise dg.DagsterInvalidDefinitionError(
+            f"dbt models without a contract in {domain}/contracts: {missing}"
+        )
+
+    profile = yaml.safe_load((project_dir / "dbt_project.yml").read_text())["profile"]
+
+    @dg.multi_asset(
+        name=f"{domain}_gold_dbt",
+        specs=specs,
+        check_specs=[*check_specs, *quality_check_specs(gold_contracts.values())],
+        can_subset=True,
+        partitions_def=DAILY,
+        backfill_policy=CHUNKED_BACKFILL,
+        retry_policy=RETRY,
+        pool=DUCKDB_POOL,
+        op_tags={DAGSTER_DBT_SELECT_METADATA_KEY: "fqn:*", DAGSTER_DBT_EXCLUDE_METADATA_KEY: ""},
+        allow_arbitrary_check_specs=True,
+    )
+    def gold(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+        yield from _build_and_publish(context, dbt, domain, profile, contracts, gold_contracts, manifest)
+
+    return gold
+
+
+def _stage_sources(
+    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], contracts: Mapping[str, Contract], window
+) -> dict[str, int]:
+    """Copy each Silver source's partition window into the run's DuckDB file, as dbt expects it."""
+    staged = {}
+    for source in manifest["sources"].values():
+        contract = contracts[source["name"]]
+        identifier = contract.product_id
+        try:
+            frame = read_table(
+                identifier, partition_column=contract.partition_column, window=window
+            ).collect()
+        except NoSuchTableError as exc:
+            raise dg.Failure(
+                allow_retries=False,
+                description=f"{identifier} does not exist yet: "
+                f"materialize {contract.asset_key.to_user_string()}",
+            ) from exc
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {source['schema']}")
+        con.register("staged", frame.to_arrow())
+        con.execute(f"CREATE OR REPLACE TABLE {source['schema']}.{source['name']} AS SELECT * FROM staged")
+        con.unregister("staged")
+        staged[identifier] = frame.height
+    return staged
+
+
+def _build_and_publish(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    domain: str,
+    profile: str,
+    all_contracts: Mapping[str, Contract],
+    contracts: Mapping[dg.AssetKey, Contract],
+    manifest: Mapping[str, Any],
+) -> Iterator:
+    window = window_dates(context)
+    workdir = get_paths().scratch / "dbt" / domain / context.run_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "run.duckdb"
+    try:
+        with duckdb.connect(str(database)) as con:
+            staged = _stage_sources(con, manifest, all_contracts, window)
+        context.log.info(f"staged Silver for [{window[0]}, {window[1]}): {staged}")
+        (workdir / "profiles.yml").write_text(
+            json.dumps(
+                {
+                    profile: {
+                        "target": "run",
+                        "outputs": {"run": {"type": "duckdb", "path": str(database), "threads": 1}},
+                    }
+                }
+            )
+        )
+        invocation = dbt.cli(
+            [
+                "build",
+                "--profiles-dir",
+                str(workdir),
+                "--vars",
+                json.dumps({"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}),
+            ],
+            context=context,
+            raise_on_error=False,
+            target_path=workdir / "target",
+        )
+        events = list(invocation.stream())
+        # a dbt test with severity warn informs but does not withhold publication
+        failed_assets = {e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and blocks(e)}
+        unpublished = []
+        with duckdb.connect(str(database), read_only=True) as con:
+            for event in events:
+                if not isinstance(event, dg.Output):
+                    yield event
+                    continue
+                key = context.asset_key_for_output(event.output_name)
+                contract = contracts[key]
+                frame = (
+                    con.sql(f"SELECT * FROM gold.{key.path[-1]}")
+                    .pl()
+                    .select(contract.polars_schema().names())
+                )
+                frame = frame.cast(dict(contract.polars_schema()))
+                outcome = hold_to_contract(frame, contract)
+                results = quality_check_results(outcome, frame)
+                yield from results
+                if key in failed_assets or any(blocks(r) for r in results):
+                    unpublished.append(key.to_user_string())
+                    continue
+                table, rows = write_frames(
+                    load_catalog(),
+                    table_identifier(key),
+                    frame,
+                    partition_column=contract.partition_column,
+                    window=window,
+                    schema=contract.iceberg_schema(),
+                )
+                yield event.with_metadata(
+                    {**event.metadata, **written_metadata(table_identifier(key), table, rows)}
+                )
+        if unpublished:
+            raise dg.Failure(
+                allow_retries=False,  # the same data fails the same test again
+                description=f"Gold not published for {unpublished}: a dbt test or contract check failed "
+                "(see the checks); the published tables are unchanged.",
+            )
+        if not invocation.is_successful():
+            # no test or contract failed: dbt itself erred (a model's SQL, the database), which
+            # may pass on the step's retry; what it did build is published
+            raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

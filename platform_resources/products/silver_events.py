@@ -1,0 +1,304 @@
+"""The Silver event factory: a domain's Bronze events typed, deduplicated and held to contracts.
+
+A domain describes how it types its events (``EventTyping``): the struct its ``data``
+is parsed into (once per event), the SQL of its typed columns, the values to tokenize,
+and child products unnested from the same events (e.g. order items). The factory builds
+the step: stage in a spilling DuckDB (``staging``), hold each product to its contract in
+batches, reject an event with every reason (a bad child, or an event time outside its
+landing day, rejects the event and its children), and publish the rest only if every
+check passes. Rejected events are listed in ``<domain>/silver/rejected`` with every reason and
+their Bronze line (landing day, file, line): Silver copies no raw line, so it holds no raw
+personal data; the raw stays in Bronze, readable by raw-table roles only.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from platform_resources.contracts.model import FAILURE_CASES_SCHEMA, Contract, ContractOutcome
+from platform_resources.contracts.specs import (
+    QUARANTINE_ROLE,
+    ROLE_TAG,
+    product_spec,
+    publish_if_passed,
+)
+from platform_resources.core.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY
+from platform_resources.core.keys import IO_MANAGER_KEY, PARTITION_EXPR
+from platform_resources.core.partitions import DAILY
+from platform_resources.ingest.bronze import LANDING_DATE, bronze_keys
+from platform_resources.privacy.tokenize import token_macro_sql
+from platform_resources.quality.dimensions import quality_check_results, quality_check_specs
+from platform_resources.storage.iceberg_io import TableWindow
+from platform_resources.storage.staging import (
+    ROW_INDEX,
+    frames,
+    hold_staged_to_contract,
+    scratch_duckdb,
+    stage_frame,
+)
+
+#: Bronze columns the typing query sees (besides ``j``, the parsed ``data``).
+BRONZE_COLUMNS = [
+    "event_id",
+    "event_type",
+    "event_ts",
+    "user_id",
+    "session_id",
+    "correlation_id",
+    "region",
+    "source_file",
+    "line_number",
+    "ingested_at",
+    LANDING_DATE,
+    "raw",
+]
+_KEY_COLUMNS = ["event_id", LANDING_DATE, "source_file", "line_number"]
+#: (landing day, file, line) of every copy of an event id but its first: what dedupe drops.
+_LATER_COPIES = f"""
+CREATE TABLE later_copies AS
+SELECT {LANDING_DATE}, source_file, line_number FROM bronze_keys
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {LANDING_DATE}, source_file, line_number) > 1
+"""
+REJECTED_COLUMNS = [
+    "event_id",
+    "event_type",
+    "event_ts",
+    "reason",
+    "source_file",
+    "line_number",
+    LANDING_DATE,
+]
+
+
+@dataclass(frozen=True)
+class ChildProduct:
+    """Rows unnested from the typed events, published as a product of their own."""
+
+    contract: Contract
+    #: SELECT over the staged ``events`` (alias ``e``) yielding ``event_id`` and the contract's columns.
+    select_sql: str
+    #: SQL naming a child row (alias ``c``) in its event's reason, e.g. ``'item ' || c.item_index``.
+    label_sql: str
+
+    @property
+    def table(self) -> str:
+        return f"child_{self.contract.name}"
+
+
+@dataclass(frozen=True)
+class EventTyping:
+    """How a domain types its Bronze events into its Silver event product."""
+
+    contract: Contract
+    #: The ``json_transform`` structure of the envelope's ``data`` (a value of another type becomes null).
+    data: dict[str, Any]
+    #: Typed columns, over ``j`` (the parsed envelope) and ``BRONZE_COLUMNS``; may call ``token(v)``.
+    columns_sql: str
+    #: Token column -> SQL of the value it replaces, tokenized once per distinct value.
+    tokens: dict[str, str] = field(default_factory=dict)
+    children: tuple[ChildProduct, ...] = ()
+    #: Functions returning ``CREATE MACRO`` statements the typing SQL calls; run at each
+    #: staging, so the secrets they embed are read then, never at import.
+    macros: tuple[Callable[[], str], ...] = ()
+
+    def stage_sql(self) -> str:
+        structure = json.dumps({"data": self.data}).replace("'", "''")
+        hidden = {name: f"__value_{name}" for name in self.tokens}
+        values = "".join(f",\n        {expr} AS {hidden[name]}" for name, expr in self.tokens.items())
+        token_ctes = "".join(
+            f", token_{name} AS (SELECT v, token(v) AS t FROM (SELECT DISTINCT {hidden[name]} AS v "
+            "FROM typed))"
+            for name in self.tokens
+        )
+        joins = "".join(
+            f"\nLEFT JOIN token_{name} ON typed.{hidden[name]} = token_{name}.v" for name in self.tokens
+        )
+        tokens = "".join(f", token_{name}.t AS {name}" for name in self.tokens)
+        exclude = f" EXCLUDE ({', '.join(hidden.values())})" if hidden else ""
+        return f"""
+CREATE TABLE events AS
+WITH typed AS MATERIALIZED (
+    SELECT
+        CAST(row_number() OVER () - 1 AS BIGINT) AS {ROW_INDEX},
+        event_id, event_type, event_ts, CAST(event_ts AS DATE) AS event_date,
+        {self.columns_sql}{values},
+        correlation_id, region, source_file, line_number, ingested_at, {LANDING_DATE}
+    FROM (
+        SELECT * EXCLUDE (raw), json_transform(raw, '{structure}') AS j
+        FROM bronze ANTI JOIN later_copies USING ({LANDING_DATE}, source_file, line_number)
+    )
+){token_ctes}
+SELECT typed.*{exclude}{tokens}
+FROM typed{joins}
+"""
+
+
+def _rows(bronze: TableWindow | pl.DataFrame, columns: list[str]) -> pa.RecordBatchReader | pa.Table:
+    if isinstance(bronze, TableWindow):
+        return bronze.stream(columns)
+    return bronze.select(columns).to_arrow()
+
+
+def stage_events(
+    con: duckdb.DuckDBPyConnection, typing: EventTyping, bronze: TableWindow | pl.DataFrame
+) -> int:
+    """Stage ``events`` and each child table of a Bronze window; returns the events staged.
+
+    The key columns are read first (to find the later copies), then the raw lines once, by
+    the typing query; they stay out of the staged tables (they are the bulk of a day's
+    bytes): rejected events get theirs back from Bronze by file and line.
+    """
+    for statement in (token_macro_sql(), *(macro() for macro in typing.macros)):
+        con.execute(statement)
+    files = bronze.local_files() if isinstance(bronze, TableWindow) else None
+    for view, columns, sql in (
+        ("bronze_keys", _KEY_COLUMNS, _LATER_COPIES),
+        ("bronze", BRONZE_COLUMNS, typing.stage_sql()),
+    ):
+        if files:  # DuckDB scans local Parquet files itself, in parallel
+            listed = ", ".join(f"'{f}'" for f in files)
+            con.execute(
+                f"CREATE TEMP VIEW {view} AS SELECT {', '.join(columns)} "
+                f"FROM read_parquet([{listed}], union_by_name = true)"
+            )
+            con.execute(sql)
+            con.execute(f"DROP VIEW {view}")
+        else:
+            con.register(view, _rows(bronze, columns))
+            con.execute(sql)
+            con.unregister(view)
+    for child in typing.children:
+        con.execute(
+            f"CREATE TABLE {child.table} AS "
+            f"SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS {ROW_INDEX}, * FROM ({child.select_sql})"
+        )
+    return con.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def _columns(contract: Contract) -> str:
+    return ", ".join(contract.polars_schema().names())
+
+
+def _extra_failures_sql(typing: EventTyping) -> str:
+    """Failure cases beyond the event contract, by event row: outside the landing day, bad children."""
+    parts = [
+        f"""SELECT 'event_date' AS "column",
+                   'equals its landing day ' || CAST({LANDING_DATE} AS VARCHAR) AS "check",
+                   CAST(event_date AS VARCHAR) AS failure_case, {ROW_INDEX} AS "index"
+            FROM events WHERE event_date <> {LANDING_DATE}"""
+    ]
+    for child in typing.children:
+        parts.append(
+            f"""SELECT '{child.contract.name}', {child.label_sql} || ' honours {child.contract.name}',
+                       r.reason, e.{ROW_INDEX}
+                FROM reasons_{child.table} r JOIN {child.table} c ON c.{ROW_INDEX} = r."index"
+                JOIN events e ON e.event_id = c.event_id"""
+        )
+    return "\nUNION ALL\n".join(parts)
+
+
+def _timed_events(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.DataFrame | None:
+    """The staged events' timeliness columns, when the contract declares timeliness."""
+    rule = contract.quality.timeliness
+    if rule is None:
+        return None
+    return con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events").pl()
+
+
+def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefinition:
+    """The step typing ``domain``'s Bronze events into its event product, its children and rejects."""
+    bronze_events = bronze_keys(domain)[0]
+    rejected_key = dg.AssetKey([domain, "silver", "rejected"])
+    products = [typing.contract, *(child.contract for child in typing.children)]
+    kinds = {"iceberg", "duckdb", "polars"}
+
+    @dg.multi_asset(
+        name=f"{domain}_silver_events",
+        specs=[
+            *(product_spec(contract, deps=[bronze_events], kinds=kinds) for contract in products),
+            dg.AssetSpec(
+                rejected_key,
+                description=f"{domain} events that are valid envelopes but break a Silver contract, "
+                "with every reason and their Bronze line (landing_date, source_file, line_number).",
+                owners=[typing.contract.owner],
+                group_name=domain,
+                kinds={"iceberg", "polars"},
+                tags={"layer": "silver", ROLE_TAG: QUARANTINE_ROLE},  # rejects: not a data product
+                metadata={PARTITION_EXPR: LANDING_DATE},
+                deps=[bronze_events],
+            ).with_io_manager_key(IO_MANAGER_KEY),
+        ],
+        check_specs=quality_check_specs(products),
+        ins={"bronze": dg.AssetIn(bronze_events)},
+        partitions_def=DAILY,
+        backfill_policy=CHUNKED_BACKFILL,
+        retry_policy=RETRY,
+        pool=DUCKDB_POOL,
+    )
+    def silver_events(bronze: TableWindow) -> Iterator:
+        with scratch_duckdb(f"{domain}-silver") as con:
+            duplicates = bronze.count() - stage_events(con, typing, bronze)
+            child_outcomes = []
+            for child in typing.children:
+                outcome = hold_staged_to_contract(con, child.table, child.contract)
+                stage_frame(con, f"reasons_{child.table}", outcome.reasons())
+                child_outcomes.append(outcome)
+            outcome = hold_staged_to_contract(con, "events", typing.contract)
+            extra = con.sql(_extra_failures_sql(typing)).pl().cast(FAILURE_CASES_SCHEMA)  # type: ignore[arg-type]
+            outcome = ContractOutcome(
+                typing.contract, outcome.rows_checked, pl.concat([outcome.failure_cases, extra])
+            )
+            stage_frame(con, "event_reasons", outcome.reasons())
+            rejected = con.sql(
+                f"""SELECT e.event_id, e.event_type, e.event_ts, r.reason, e.source_file, e.line_number,
+                           e.{LANDING_DATE}
+                    FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index" """
+            ).pl()
+            rejected_ids = (
+                f'SELECT e.event_id FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index"'
+            )
+            yield from publish_if_passed(
+                outputs=[
+                    dg.Output(
+                        frames(
+                            con,
+                            f"SELECT {_columns(typing.contract)} FROM events "
+                            f'WHERE {ROW_INDEX} NOT IN (SELECT "index" FROM event_reasons)',
+                        ),
+                        output_name=typing.contract.asset_key.to_python_identifier(),
+                        metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
+                    ),
+                    *(
+                        dg.Output(
+                            frames(
+                                con,
+                                f"SELECT {_columns(child.contract)} FROM {child.table} "
+                                f"WHERE event_id NOT IN ({rejected_ids})",
+                            ),
+                            output_name=child.contract.asset_key.to_python_identifier(),
+                        )
+                        for child in typing.children
+                    ),
+                ],
+                checks=[
+                    *quality_check_results(
+                        outcome, _timed_events(con, typing.contract), {"duplicates_removed": duplicates}
+                    ),
+                    *(c for o in child_outcomes for c in quality_check_results(o)),
+                ],
+                always=[
+                    dg.Output(
+                        rejected.select(REJECTED_COLUMNS),
+                        output_name=rejected_key.to_python_identifier(),
+                        metadata={"rejected": rejected.height},
+                    )
+                ],
+            )
+
+    return silver_events
