@@ -11,7 +11,8 @@ from platform_resources.core.automation import RETRY
 from platform_resources.core.markdown_table import markdown_table
 from platform_resources.core.settings import get_paths
 from platform_resources.mesh.workspace import workspace_contracts, workspace_definitions
-from platform_resources.slo.report import slo_report, summary_rows, write_slo_report
+from platform_resources.slo.report import slo_report, summary_rows
+from platform_resources.slo.report_files import write_slo_report
 
 SLO_REPORT_KEY = dg.AssetKey(["platform", "slo", "report"])
 

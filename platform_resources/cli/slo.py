@@ -7,7 +7,8 @@ from pathlib import Path
 def _slo_report(args: argparse.Namespace) -> int:
     from platform_resources.cli.instance import dagster_instance
     from platform_resources.mesh.workspace import workspace_contracts, workspace_definitions
-    from platform_resources.slo.report import slo_report, summary_rows, write_slo_report
+    from platform_resources.slo.report import slo_report, summary_rows
+    from platform_resources.slo.report_files import write_slo_report
 
     report = slo_report(dagster_instance(), workspace_contracts(), workspace_definitions(), args.days)
     index = write_slo_report(report, Path(args.out))

@@ -12,7 +12,8 @@ from types import ModuleType
 import dagster as dg
 import yaml
 
-from platform_resources.contracts.model import Contract, ContractError, load_contract, parse_contract
+from platform_resources.contracts.model import Contract, ContractError
+from platform_resources.contracts.parsing import load_contract, parse_contract
 from platform_resources.core.keys import REPO_ROOT
 
 WORKSPACE = REPO_ROOT / "workspace.yaml"

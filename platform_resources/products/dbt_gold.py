@@ -24,7 +24,8 @@ from dagster_dbt.asset_utils import (
 )
 from pyiceberg.exceptions import NoSuchTableError
 
-from platform_resources.contracts.model import Contract, hold_to_contract
+from platform_resources.contracts.enforcement import hold_to_contract
+from platform_resources.contracts.model import Contract
 from platform_resources.contracts.specs import (
     blocks,
     contract_metadata,

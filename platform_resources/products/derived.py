@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import dagster as dg
 import polars as pl
 
-from platform_resources.contracts.model import Contract, hold_to_contract
+from platform_resources.contracts.enforcement import hold_to_contract
+from platform_resources.contracts.model import Contract
 from platform_resources.contracts.specs import product_spec, publish_if_passed
 from platform_resources.core.automation import CHUNKED_BACKFILL, RETRY, on_upstream_change
 from platform_resources.core.partitions import DAILY, window_dates

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import polars as pl
 
-from platform_resources.contracts.model import Contract, hold_to_contract
+from platform_resources.contracts.enforcement import hold_to_contract
+from platform_resources.contracts.model import Contract
 from platform_resources.contracts.specs import product_spec, publish_if_passed
 from platform_resources.core.automation import CHUNKED_BACKFILL, RETRY, refresh_when_upstream_changes
 from platform_resources.core.partitions import DAILY, window_dates

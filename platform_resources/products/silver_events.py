@@ -21,7 +21,8 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from platform_resources.contracts.model import FAILURE_CASES_SCHEMA, Contract, ContractOutcome
+from platform_resources.contracts.enforcement import FAILURE_CASES_SCHEMA, ContractOutcome
+from platform_resources.contracts.model import Contract
 from platform_resources.contracts.specs import (
     QUARANTINE_ROLE,
     ROLE_TAG,

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from platform_resources.contracts.model import Contract, ContractOutcome
+from platform_resources.contracts.enforcement import ContractOutcome
+from platform_resources.contracts.model import Contract
 from platform_resources.contracts.specs import contract_check_spec
 from platform_resources.core.check_names import ACCURACY, COMPLETENESS, TIMELINESS, UNIQUENESS
 

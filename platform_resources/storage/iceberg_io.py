@@ -39,7 +39,7 @@ from pyiceberg.schema import Schema, assign_fresh_schema_ids
 from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
 
-from platform_resources.contracts.model import load_contract
+from platform_resources.contracts.parsing import load_contract
 from platform_resources.core.keys import CONTRACT_FILE, PARTITION_EXPR, REPO_ROOT
 from platform_resources.core.partitions import time_window_dates
 from platform_resources.storage.catalog import load_catalog

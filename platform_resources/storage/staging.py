@@ -15,12 +15,8 @@ from contextlib import contextmanager
 import duckdb
 import polars as pl
 
-from platform_resources.contracts.model import (
-    FAILURE_CASES_SCHEMA,
-    Contract,
-    ContractOutcome,
-    hold_to_contract,
-)
+from platform_resources.contracts.enforcement import FAILURE_CASES_SCHEMA, ContractOutcome, hold_to_contract
+from platform_resources.contracts.model import Contract
 from platform_resources.core.settings import get_paths
 
 STAGE_MEMORY_LIMIT = "1GB"

@@ -20,7 +20,8 @@ from domains.platform.slo_report import SLO_REPORT_KEY, slo_report_asset, slo_re
 from platform_resources.contracts.model import Contract
 from platform_resources.mesh.workspace import prepare_dagster_home, workspace_contracts, workspace_definitions
 from platform_resources.quality.partition_freshness import evaluation, measure
-from platform_resources.slo.report import CHARTS, ProductSlo, SloAttainment, SloReport, slo_report
+from platform_resources.slo.report import ProductSlo, SloAttainment, SloReport, slo_report
+from platform_resources.slo.report_files import CHARTS
 from tests.integration.conftest import BIN, REPO, run_command
 
 pytestmark = pytest.mark.integration

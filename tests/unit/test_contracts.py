@@ -5,12 +5,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from platform_resources.contracts.model import (
-    ContractError,
-    hold_to_contract,
-    parse_contract,
-    split_by_contract,
-)
+from platform_resources.contracts.enforcement import hold_to_contract, split_by_contract
+from platform_resources.contracts.model import ContractError
+from platform_resources.contracts.parsing import parse_contract
 
 RAW = {
     "domain": "orders",

@@ -10,7 +10,7 @@ import pytest
 from domains.growth import churn
 from domains.growth.contracts import CONTRACTS
 from domains.growth.customer_360 import customer_360, daily_active_users
-from platform_resources.contracts.model import hold_to_contract
+from platform_resources.contracts.enforcement import hold_to_contract
 from platform_resources.ingest.envelope import classify_lines
 
 D = dt.date(2026, 11, 20)

@@ -7,7 +7,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from platform_resources.contracts.model import ContractError, hold_to_contract, parse_contract
+from platform_resources.contracts.enforcement import hold_to_contract
+from platform_resources.contracts.model import ContractError
+from platform_resources.contracts.parsing import parse_contract
 from platform_resources.contracts.specs import publish_if_passed
 from platform_resources.quality.dimensions import (
     dimension_check_specs,

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from platform_resources.contracts.model import parse_contract
+from platform_resources.contracts.parsing import parse_contract
 from platform_resources.storage.staging import (
     ROW_INDEX,
     frames,

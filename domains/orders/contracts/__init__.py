@@ -2,6 +2,6 @@
 
 from pathlib import Path
 
-from platform_resources.contracts.model import load_contracts
+from platform_resources.contracts.parsing import load_contracts
 
 CONTRACTS = load_contracts(Path(__file__).parent)
