@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,12 +26,7 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThan
-from pyiceberg.io.pyarrow import (
-    ArrowScan,
-    _check_pyarrow_schema_compatible,
-    _dataframe_to_data_files,
-    schema_to_pyarrow,
-)
+from pyiceberg.io.pyarrow import ArrowScan, schema_to_pyarrow
 from pyiceberg.manifest import DataFile
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema, assign_fresh_schema_ids
@@ -43,6 +37,12 @@ from platform_resources.contracts.parsing import load_contract
 from platform_resources.core.keys import CONTRACT_FILE, PARTITION_EXPR, REPO_ROOT
 from platform_resources.core.partitions import time_window_dates
 from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.pyiceberg_internals import (
+    append_producer,
+    check_schema_compatible,
+    iceberg_schema_of,
+    write_data_files,
+)
 
 # Polars plans Iceberg scans with pyiceberg (we have no polars_iceberg planner installed); say so once.
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
@@ -108,7 +108,7 @@ def ensure_table(
         return catalog.load_table(identifier)
     except NoSuchTableError:
         # ids as create_table will assign them, so the spec's source id survives the copy
-        iceberg_schema = assign_fresh_schema_ids(catalog._convert_schema_if_needed(schema))
+        iceberg_schema = assign_fresh_schema_ids(iceberg_schema_of(catalog, schema))
         spec = PartitionSpec()
         if partition_column:
             source = iceberg_schema.find_field(partition_column)
@@ -161,24 +161,14 @@ def write_frames(
                 # One append snapshot for all batches, as Transaction.append does for one table
                 # (pyiceberg 0.12 cannot stream a reader into a partitioned table): memory stays
                 # at one batch and the table gains one snapshot per write, not one per batch.
-                with tx._append_snapshot_producer({}) as append:
+                with append_producer(tx) as append:
                     required = {f.name for f in tx.table_metadata.schema().fields if f.required}
                     for batch in itertools.chain([first], batches):
                         _refuse_rows_outside(batch, partition_column, window, identifier)
                         batch = _mark_required(batch, required, identifier)
-                        _check_pyarrow_schema_compatible(
-                            tx.table_metadata.schema(),
-                            provided_schema=batch.schema,
-                            format_version=tx.table_metadata.format_version,
-                        )
+                        check_schema_compatible(tx.table_metadata, batch.schema)
                         if batch.num_rows:
-                            # File names number from 0 per call: a fresh uuid per batch keeps them apart.
-                            files = _dataframe_to_data_files(
-                                table_metadata=tx.table_metadata,
-                                write_uuid=uuid.uuid4(),
-                                df=batch,
-                                io=table.io,
-                            )
+                            files = write_data_files(tx.table_metadata, batch, table.io)
                             for data_file in files:
                                 append.append_data_file(data_file)
                                 written.append(data_file)
@@ -218,7 +208,7 @@ def _commit_again(
         if set(arrow_schema.names) - {f.name for f in table.schema().fields}:
             tx.update_schema().union_by_name(arrow_schema).commit()
         tx.delete(overwrite_filter)
-        with tx._append_snapshot_producer({}) as append:
+        with append_producer(tx) as append:
             for data_file in files:
                 append.append_data_file(data_file)
         try:

@@ -16,17 +16,18 @@ duplicated. Commits to other partitions do not conflict and the rewrite lands on
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.typedef import Record
+
+from platform_resources.storage.pyiceberg_internals import write_data_files
 
 SMALL_FILE_SHARE = 0.75  # a file below this share of the target size is small (Iceberg's default)
 COMPACTION_PROPERTY = "meshhouse.operation"  # snapshot summary: what produced the snapshot
@@ -95,7 +96,7 @@ def _rewrite(table: Table, tasks: list[FileScanTask], target_file_bytes: int) ->
     written: list[DataFile] = []
     for group in _bins(tasks, target_file_bytes):
         rows = reader.to_table(group)
-        written.extend(_dataframe_to_data_files(table.metadata, rows, table.io, write_uuid=uuid.uuid4()))
+        written.extend(write_data_files(table.metadata, rows, table.io))
     return written
 
 
