@@ -1,7 +1,7 @@
 """inventory's Silver layer: typed, deduplicated stock movements."""
 
 from domains.inventory.contracts import CONTRACTS
-from platform_resources.products.silver_events import EventTyping, build_silver_event_assets
+from platform_resources.products.silver_events import EventTyping, build_silver_event_assets, event_type_after
 
 MOVEMENTS = CONTRACTS["stock_movements"]
 
@@ -17,8 +17,8 @@ MOVEMENT_TYPING = EventTyping(
             "reorderPoint": "BIGINT",
         }
     },
-    columns_sql="""
-        CASE WHEN starts_with(event_type, 'inventory.') THEN substr(event_type, 11) END AS movement,
+    columns_sql=f"""
+        {event_type_after("inventory.")} AS movement,
         j.data.payload.movementId AS movement_id,
         j.data.payload.productId AS product_id,
         j.data.payload.warehouseId AS warehouse_id,

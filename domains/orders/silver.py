@@ -17,6 +17,7 @@ from platform_resources.products.silver_events import (
     ChildProduct,
     EventTyping,
     build_silver_event_assets,
+    event_type_after,
     stage_events,
 )
 from platform_resources.storage.staging import ROW_INDEX, scratch_duckdb
@@ -40,8 +41,8 @@ ORDER_TYPING = EventTyping(
         },
         "metadata": {"paymentMethod": "VARCHAR", "shippingAddress": "JSON"},
     },
-    columns_sql="""
-        CASE WHEN starts_with(event_type, 'order.') THEN substr(event_type, 7) END AS status,
+    columns_sql=f"""
+        {event_type_after("order.")} AS status,
         j.data.payload.orderId AS order_id,
         j.data.payload.totalAmount AS total_amount,
         j.data.payload.refundAmount AS refund_amount,

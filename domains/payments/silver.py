@@ -1,7 +1,7 @@
 """payments' Silver layer: typed, deduplicated, tokenized payment events."""
 
 from domains.payments.contracts import CONTRACTS
-from platform_resources.products.silver_events import EventTyping, build_silver_event_assets
+from platform_resources.products.silver_events import EventTyping, build_silver_event_assets, event_type_after
 
 EVENTS = CONTRACTS["payment_events"]
 
@@ -19,8 +19,8 @@ PAYMENT_TYPING = EventTyping(
         },
         "metadata": {"paymentMethod": "VARCHAR"},
     },
-    columns_sql="""
-        CASE WHEN starts_with(event_type, 'payment.') THEN substr(event_type, 9) END AS status,
+    columns_sql=f"""
+        {event_type_after("payment.")} AS status,
         j.data.payload.paymentId AS payment_id,
         j.data.payload.orderId AS order_id,
         j.data.payload.amount AS amount,

@@ -8,7 +8,7 @@ status, rows and consumers.
 
 import dagster as dg
 
-from platform_resources.core.automation import RETRY
+from domains.platform.operations_asset import operations_asset
 from platform_resources.core.settings import get_paths
 from platform_resources.data_catalog.site import build_catalog, failed_sample_queries
 
@@ -22,14 +22,11 @@ def _status(product: dict) -> str:
     return f"breached: {', '.join(breached)}" if breached else ("not measured" if unknown else "met")
 
 
-@dg.asset(
-    key=CATALOG_KEY,
-    group_name="catalog",  # not in platform's daily (partitioned) job
-    owners=["team:platform"],
-    kinds={"html", "json"},
-    tags={"layer": "catalog"},
-    retry_policy=RETRY,
-    description="The static data catalog of every product (HTML pages and index.json), "
+@operations_asset(
+    CATALOG_KEY,
+    "catalog",
+    {"html", "json"},
+    "The static data catalog of every product (HTML pages and index.json), "
     "with SLO status, lineage, usage and sample query results.",
 )
 def data_products(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

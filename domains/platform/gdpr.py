@@ -13,7 +13,7 @@ import hashlib
 
 import dagster as dg
 
-from platform_resources.core.automation import RETRY
+from domains.platform.operations_asset import operations_asset
 from platform_resources.core.settings import get_sensor_interval_seconds
 from platform_resources.gdpr.erasure import erase_subject
 from platform_resources.gdpr.export import export_for_role, write_export
@@ -51,14 +51,11 @@ def _serve(request: Request, log: dg.DagsterLogManager) -> dict[str, object]:
     }
 
 
-@dg.asset(
-    key=GDPR_REQUESTS_KEY,
-    group_name="gdpr",  # not in platform's daily (partitioned) job
-    owners=["team:platform"],
-    kinds={"iceberg", "python"},
-    tags={"layer": "gdpr"},
-    retry_policy=RETRY,  # an erasure is idempotent: a retry finishes what a failure left
-    description="Serves pending GDPR requests (meshhouse gdpr request): exports a subject's data "
+@operations_asset(  # retried: an erasure is idempotent, a retry finishes what a failure left
+    GDPR_REQUESTS_KEY,
+    "gdpr",
+    {"iceberg", "python"},
+    "Serves pending GDPR requests (meshhouse gdpr request): exports a subject's data "
     "across domains, or erases it from every layer, domain and file, with an audit record.",
 )
 def gdpr_requests(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

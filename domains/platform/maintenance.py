@@ -12,7 +12,7 @@ import datetime as dt
 
 import dagster as dg
 
-from platform_resources.core.automation import RETRY
+from domains.platform.operations_asset import operations_asset
 from platform_resources.core.markdown_table import markdown_table
 from platform_resources.mesh.workspace import products_by_table
 from platform_resources.storage.catalog import load_catalog
@@ -73,14 +73,11 @@ def _maintenance_table(results: list[TableMaintenance]) -> str:
     )
 
 
-@dg.asset(
-    key=MAINTENANCE_KEY,
-    group_name="maintenance",  # not in platform's daily (partitioned) job
-    owners=["team:platform"],
-    kinds={"iceberg"},
-    tags={"layer": "maintenance"},
-    retry_policy=RETRY,
-    description="Upkeep of every Iceberg table: small files compacted per partition, snapshots "
+@operations_asset(
+    MAINTENANCE_KEY,
+    "maintenance",
+    {"iceberg"},
+    "Upkeep of every Iceberg table: small files compacted per partition, snapshots "
     "older than the window expired with the files only they referenced, orphan files swept.",
 )
 def table_maintenance_report(
@@ -125,14 +122,11 @@ def _retention_table(results: list[TableRetention]) -> str:
     )
 
 
-@dg.asset(
-    key=RETENTION_KEY,
-    group_name="maintenance",
-    owners=["team:platform"],
-    kinds={"iceberg"},
-    tags={"layer": "maintenance"},
-    retry_policy=RETRY,
-    description="Retention: every table's day partitions older than its contract's retention tier "
+@operations_asset(
+    RETENTION_KEY,
+    "maintenance",
+    {"iceberg"},
+    "Retention: every table's day partitions older than its contract's retention tier "
     "(Bronze: raw, 7 years) deleted, and the snapshots and files that held them.",
 )
 def retention_report(context: dg.AssetExecutionContext, config: RetentionConfig) -> dg.MaterializeResult:

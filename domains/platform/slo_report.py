@@ -7,7 +7,7 @@ and worst error budget left (numbers the UI plots across materializations) and t
 
 import dagster as dg
 
-from platform_resources.core.automation import RETRY
+from domains.platform.operations_asset import operations_asset
 from platform_resources.core.markdown_table import markdown_table
 from platform_resources.core.settings import get_paths
 from platform_resources.mesh.workspace import workspace_contracts, workspace_definitions
@@ -17,14 +17,11 @@ from platform_resources.slo.report_files import write_slo_report
 SLO_REPORT_KEY = dg.AssetKey(["platform", "slo", "report"])
 
 
-@dg.asset(
-    key=SLO_REPORT_KEY,
-    group_name="slo",  # not in platform's daily (partitioned) job
-    owners=["team:platform"],
-    kinds={"html", "png"},
-    tags={"layer": "slo"},
-    retry_policy=RETRY,
-    description="The SLO report: per domain and product, attainment over 30 days, error budget "
+@operations_asset(
+    SLO_REPORT_KEY,
+    "slo",
+    {"html", "png"},
+    "The SLO report: per domain and product, attainment over 30 days, error budget "
     "left, each breach with its cause, and who reads each product (HTML, JSON, CSV, charts).",
 )
 def slo_report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

@@ -9,6 +9,7 @@ Check metadata keys: ``rows_checked``, ``failing_rows``, ``failing_ratio``,
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,11 @@ class ContractOutcome:
     @property
     def passed(self) -> bool:
         return self.failing_ratio <= self.contract.max_failing_ratio
+
+    def with_failures(self, failure_cases: pl.DataFrame) -> ContractOutcome:
+        """This outcome with more failure cases (rules checked outside the contract's schema)."""
+        extra = failure_cases.cast(FAILURE_CASES_SCHEMA)  # type: ignore[arg-type]
+        return dataclasses.replace(self, failure_cases=pl.concat([self.failure_cases, extra]))
 
     def reasons(self) -> pl.DataFrame:
         """One row per failing row index with every rule it broke, joined by '; '."""

@@ -7,16 +7,19 @@ contract (pandera) pass. A model that fails either is not published, and the run
 fails naming it; consumers never see that partition change.
 """
 
+import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
+import polars as pl
 import yaml
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject
 from dagster_dbt.asset_utils import (
     DAGSTER_DBT_EXCLUDE_METADATA_KEY,
     DAGSTER_DBT_SELECT_METADATA_KEY,
@@ -49,6 +52,9 @@ from platform_resources.storage.iceberg_io import (
     write_frames,
     written_metadata,
 )
+
+#: A partition window: [start, end) days.
+Window = tuple[dt.date, dt.date]
 
 
 def dbt_project(project_dir: Path, contracts: Mapping[str, Contract]) -> DbtProject:
@@ -124,7 +130,13 @@ def build_dbt_gold_assets(
             f"dbt models without a contract in {domain}/contracts: {missing}"
         )
 
-    profile = yaml.safe_load((project_dir / "dbt_project.yml").read_text())["profile"]
+    project_run = GoldRun(
+        domain=domain,
+        profile=yaml.safe_load((project_dir / "dbt_project.yml").read_text())["profile"],
+        sources=contracts,
+        products=gold_contracts,
+        manifest=manifest,
+    )
 
     @dg.multi_asset(
         name=f"{domain}_gold_dbt",
@@ -139,7 +151,7 @@ def build_dbt_gold_assets(
         allow_arbitrary_check_specs=True,
     )
     def gold(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
-        yield from _build_and_publish(context, dbt, domain, profile, contracts, gold_contracts, manifest)
+        yield from project_run.build_and_publish(context, dbt)
 
     return gold
 
@@ -170,79 +182,89 @@ def _stage_sources(
     return staged
 
 
-def _build_and_publish(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    domain: str,
-    profile: str,
-    all_contracts: Mapping[str, Contract],
-    contracts: Mapping[dg.AssetKey, Contract],
-    manifest: Mapping[str, Any],
-) -> Iterator:
-    window = window_dates(context)
-    workdir = get_paths().scratch / "dbt" / domain / context.run_id
-    workdir.mkdir(parents=True, exist_ok=True)
-    database = workdir / "run.duckdb"
-    try:
+@dataclass(frozen=True)
+class GoldRun:
+    """What a Gold step needs of its dbt project: write (stage, dbt build), audit (dbt tests, the
+    contract and quality checks), publish (Iceberg, only what passed), then the failure policy."""
+
+    domain: str
+    profile: str
+    sources: Mapping[str, Contract]  # every contract of the domain, by asset name (the Silver sources)
+    products: Mapping[dg.AssetKey, Contract]  # each Gold model's contract
+    manifest: Mapping[str, Any]
+
+    def build_and_publish(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+        window = window_dates(context)
+        workdir = get_paths().scratch / "dbt" / self.domain / context.run_id
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            database = self._stage(context, workdir, window)
+            invocation = self._dbt_build(context, dbt, workdir, database, window)
+            events = list(invocation.stream())
+            # a dbt test with severity warn informs but does not withhold publication
+            failed = {e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and blocks(e)}
+            unpublished: list[str] = []
+            with duckdb.connect(str(database), read_only=True) as con:
+                for event in events:
+                    if not isinstance(event, dg.Output):
+                        yield event
+                        continue
+                    key = context.asset_key_for_output(event.output_name)
+                    frame = self._model_frame(con, key)
+                    results = quality_check_results(hold_to_contract(frame, self.products[key]), frame)
+                    yield from results
+                    if key in failed or any(blocks(r) for r in results):
+                        unpublished.append(key.to_user_string())
+                    else:
+                        yield self._publish(event, key, frame, window)
+            self._fail_unless_all_published(unpublished, invocation)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _stage(self, context: dg.AssetExecutionContext, workdir: Path, window: Window) -> Path:
+        """The Silver sources' window in the run's own DuckDB file, and a profile pointing at it."""
+        database = workdir / "run.duckdb"
         with duckdb.connect(str(database)) as con:
-            staged = _stage_sources(con, manifest, all_contracts, window)
+            staged = _stage_sources(con, self.manifest, self.sources, window)
         context.log.info(f"staged Silver for [{window[0]}, {window[1]}): {staged}")
+        outputs = {"run": {"type": "duckdb", "path": str(database), "threads": 1}}
         (workdir / "profiles.yml").write_text(
-            json.dumps(
-                {
-                    profile: {
-                        "target": "run",
-                        "outputs": {"run": {"type": "duckdb", "path": str(database), "threads": 1}},
-                    }
-                }
-            )
+            json.dumps({self.profile: {"target": "run", "outputs": outputs}})
         )
-        invocation = dbt.cli(
-            [
-                "build",
-                "--profiles-dir",
-                str(workdir),
-                "--vars",
-                json.dumps({"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}),
-            ],
+        return database
+
+    @staticmethod
+    def _dbt_build(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, workdir: Path, database: Path, window: Window
+    ) -> DbtCliInvocation:
+        window_vars = {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
+        return dbt.cli(
+            ["build", "--profiles-dir", str(workdir), "--vars", json.dumps(window_vars)],
             context=context,
             raise_on_error=False,
             target_path=workdir / "target",
         )
-        events = list(invocation.stream())
-        # a dbt test with severity warn informs but does not withhold publication
-        failed_assets = {e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and blocks(e)}
-        unpublished = []
-        with duckdb.connect(str(database), read_only=True) as con:
-            for event in events:
-                if not isinstance(event, dg.Output):
-                    yield event
-                    continue
-                key = context.asset_key_for_output(event.output_name)
-                contract = contracts[key]
-                frame = (
-                    con.sql(f"SELECT * FROM gold.{key.path[-1]}")
-                    .pl()
-                    .select(contract.polars_schema().names())
-                )
-                frame = frame.cast(dict(contract.polars_schema()))
-                outcome = hold_to_contract(frame, contract)
-                results = quality_check_results(outcome, frame)
-                yield from results
-                if key in failed_assets or any(blocks(r) for r in results):
-                    unpublished.append(key.to_user_string())
-                    continue
-                table, rows = write_frames(
-                    load_catalog(),
-                    table_identifier(key),
-                    frame,
-                    partition_column=contract.partition_column,
-                    window=window,
-                    schema=contract.iceberg_schema(),
-                )
-                yield event.with_metadata(
-                    {**event.metadata, **written_metadata(table_identifier(key), table, rows)}
-                )
+
+    def _model_frame(self, con: duckdb.DuckDBPyConnection, key: dg.AssetKey) -> pl.DataFrame:
+        """The model dbt built, with its contract's columns and types."""
+        schema = self.products[key].polars_schema()
+        return con.sql(f"SELECT * FROM gold.{key.path[-1]}").pl().select(schema.names()).cast(dict(schema))
+
+    def _publish(self, event: dg.Output, key: dg.AssetKey, frame: pl.DataFrame, window: Window) -> dg.Output:
+        """The model's window written to its Iceberg table (one commit); the output with its metadata."""
+        contract, identifier = self.products[key], table_identifier(key)
+        table, rows = write_frames(
+            load_catalog(),
+            identifier,
+            frame,
+            partition_column=contract.partition_column,
+            window=window,
+            schema=contract.iceberg_schema(),
+        )
+        return event.with_metadata({**event.metadata, **written_metadata(identifier, table, rows)})
+
+    @staticmethod
+    def _fail_unless_all_published(unpublished: list[str], invocation: DbtCliInvocation) -> None:
         if unpublished:
             raise dg.Failure(
                 allow_retries=False,  # the same data fails the same test again
@@ -253,5 +275,3 @@ def _build_and_publish(
             # no test or contract failed: dbt itself erred (a model's SQL, the database), which
             # may pass on the step's retry; what it did build is published
             raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)

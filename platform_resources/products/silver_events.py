@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from platform_resources.contracts.enforcement import FAILURE_CASES_SCHEMA, ContractOutcome
+from platform_resources.contracts.enforcement import ContractOutcome
 from platform_resources.contracts.model import Contract
 from platform_resources.contracts.specs import (
     QUARANTINE_ROLE,
@@ -140,6 +140,12 @@ FROM typed{joins}
 """
 
 
+def event_type_after(prefix: str) -> str:
+    """SQL of the event type without ``prefix`` (``'order.paid'`` -> ``'paid'``); null for another type."""
+    quoted = prefix.replace("'", "''")
+    return f"CASE WHEN starts_with(event_type, '{quoted}') THEN substr(event_type, {len(prefix) + 1}) END"
+
+
 def _rows(bronze: TableWindow | pl.DataFrame, columns: list[str]) -> pa.RecordBatchReader | pa.Table:
     if isinstance(bronze, TableWindow):
         return bronze.stream(columns)
@@ -212,31 +218,86 @@ def _timed_events(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.Data
     return con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events").pl()
 
 
-def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefinition:
-    """The step typing ``domain``'s Bronze events into its event product, its children and rejects."""
+#: Staged events that broke a rule, each with every reason (``event_reasons`` by row index).
+_REJECTED_SQL = f"""
+SELECT e.event_id, e.event_type, e.event_ts, r.reason, e.source_file, e.line_number, e.{LANDING_DATE}
+FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index"
+"""
+_PASSING_EVENTS = f'WHERE {ROW_INDEX} NOT IN (SELECT "index" FROM event_reasons)'
+_PASSING_CHILDREN = f"WHERE event_id NOT IN (SELECT event_id FROM ({_REJECTED_SQL}))"
+
+
+def _silver_specs(domain: str, typing: EventTyping) -> list[dg.AssetSpec]:
+    """The event product's and its children's specs, and the rejects' (not a data product)."""
     bronze_events = bronze_keys(domain)[0]
-    rejected_key = dg.AssetKey([domain, "silver", "rejected"])
-    products = [typing.contract, *(child.contract for child in typing.children)]
     kinds = {"iceberg", "duckdb", "polars"}
+    products = [typing.contract, *(child.contract for child in typing.children)]
+    rejected = dg.AssetSpec(
+        _rejected_key(domain),
+        description=f"{domain} events that are valid envelopes but break a Silver contract, "
+        "with every reason and their Bronze line (landing_date, source_file, line_number).",
+        owners=[typing.contract.owner],
+        group_name=domain,
+        kinds={"iceberg", "polars"},
+        tags={"layer": "silver", ROLE_TAG: QUARANTINE_ROLE},  # rejects: not a data product
+        metadata={PARTITION_EXPR: LANDING_DATE},
+        deps=[bronze_events],
+    ).with_io_manager_key(IO_MANAGER_KEY)
+    return [*(product_spec(c, deps=[bronze_events], kinds=kinds) for c in products), rejected]
+
+
+def _rejected_key(domain: str) -> dg.AssetKey:
+    return dg.AssetKey([domain, "silver", "rejected"])
+
+
+def _audit_children(con: duckdb.DuckDBPyConnection, typing: EventTyping) -> list[ContractOutcome]:
+    """Each child table held to its contract; its reasons staged for the events' audit."""
+    outcomes = []
+    for child in typing.children:
+        outcome = hold_staged_to_contract(con, child.table, child.contract)
+        stage_frame(con, f"reasons_{child.table}", outcome.reasons())
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _audit_events(con: duckdb.DuckDBPyConnection, typing: EventTyping) -> ContractOutcome:
+    """The events held to their contract, plus the rules beyond it (landing day, bad children);
+    every failing event's reasons staged as ``event_reasons``."""
+    outcome = hold_staged_to_contract(con, "events", typing.contract)
+    outcome = outcome.with_failures(con.sql(_extra_failures_sql(typing)).pl())
+    stage_frame(con, "event_reasons", outcome.reasons())
+    return outcome
+
+
+def _passing_outputs(
+    con: duckdb.DuckDBPyConnection, typing: EventTyping, metadata: dict[str, Any]
+) -> list[dg.Output]:
+    """The event product's and its children's rows of the events that broke no rule."""
+    events = dg.Output(
+        frames(con, f"SELECT {_columns(typing.contract)} FROM events {_PASSING_EVENTS}"),
+        output_name=typing.contract.asset_key.to_python_identifier(),
+        metadata=metadata,
+    )
+    children = [
+        dg.Output(
+            frames(con, f"SELECT {_columns(child.contract)} FROM {child.table} {_PASSING_CHILDREN}"),
+            output_name=child.contract.asset_key.to_python_identifier(),
+        )
+        for child in typing.children
+    ]
+    return [events, *children]
+
+
+def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefinition:
+    """The step typing ``domain``'s Bronze events into its event product, its children and rejects:
+    stage, audit the children, audit the events, publish the passing rows only if every check
+    passes; the rejects are written either way."""
 
     @dg.multi_asset(
         name=f"{domain}_silver_events",
-        specs=[
-            *(product_spec(contract, deps=[bronze_events], kinds=kinds) for contract in products),
-            dg.AssetSpec(
-                rejected_key,
-                description=f"{domain} events that are valid envelopes but break a Silver contract, "
-                "with every reason and their Bronze line (landing_date, source_file, line_number).",
-                owners=[typing.contract.owner],
-                group_name=domain,
-                kinds={"iceberg", "polars"},
-                tags={"layer": "silver", ROLE_TAG: QUARANTINE_ROLE},  # rejects: not a data product
-                metadata={PARTITION_EXPR: LANDING_DATE},
-                deps=[bronze_events],
-            ).with_io_manager_key(IO_MANAGER_KEY),
-        ],
-        check_specs=quality_check_specs(products),
-        ins={"bronze": dg.AssetIn(bronze_events)},
+        specs=_silver_specs(domain, typing),
+        check_specs=quality_check_specs([typing.contract, *(c.contract for c in typing.children)]),
+        ins={"bronze": dg.AssetIn(bronze_keys(domain)[0])},
         partitions_def=DAILY,
         backfill_policy=CHUNKED_BACKFILL,
         retry_policy=RETRY,
@@ -245,58 +306,23 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
     def silver_events(bronze: TableWindow) -> Iterator:
         with scratch_duckdb(f"{domain}-silver") as con:
             duplicates = bronze.count() - stage_events(con, typing, bronze)
-            child_outcomes = []
-            for child in typing.children:
-                outcome = hold_staged_to_contract(con, child.table, child.contract)
-                stage_frame(con, f"reasons_{child.table}", outcome.reasons())
-                child_outcomes.append(outcome)
-            outcome = hold_staged_to_contract(con, "events", typing.contract)
-            extra = con.sql(_extra_failures_sql(typing)).pl().cast(FAILURE_CASES_SCHEMA)  # type: ignore[arg-type]
-            outcome = ContractOutcome(
-                typing.contract, outcome.rows_checked, pl.concat([outcome.failure_cases, extra])
-            )
-            stage_frame(con, "event_reasons", outcome.reasons())
-            rejected = con.sql(
-                f"""SELECT e.event_id, e.event_type, e.event_ts, r.reason, e.source_file, e.line_number,
-                           e.{LANDING_DATE}
-                    FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index" """
-            ).pl()
-            rejected_ids = (
-                f'SELECT e.event_id FROM events e JOIN event_reasons r ON e.{ROW_INDEX} = r."index"'
-            )
+            child_outcomes = _audit_children(con, typing)
+            outcome = _audit_events(con, typing)
+            rejected = con.sql(_REJECTED_SQL).pl()
             yield from publish_if_passed(
-                outputs=[
-                    dg.Output(
-                        frames(
-                            con,
-                            f"SELECT {_columns(typing.contract)} FROM events "
-                            f'WHERE {ROW_INDEX} NOT IN (SELECT "index" FROM event_reasons)',
-                        ),
-                        output_name=typing.contract.asset_key.to_python_identifier(),
-                        metadata={"duplicates_removed": duplicates, "rejected": rejected.height},
-                    ),
-                    *(
-                        dg.Output(
-                            frames(
-                                con,
-                                f"SELECT {_columns(child.contract)} FROM {child.table} "
-                                f"WHERE event_id NOT IN ({rejected_ids})",
-                            ),
-                            output_name=child.contract.asset_key.to_python_identifier(),
-                        )
-                        for child in typing.children
-                    ),
-                ],
+                outputs=_passing_outputs(
+                    con, typing, {"duplicates_removed": duplicates, "rejected": rejected.height}
+                ),
                 checks=[
                     *quality_check_results(
                         outcome, _timed_events(con, typing.contract), {"duplicates_removed": duplicates}
                     ),
-                    *(c for o in child_outcomes for c in quality_check_results(o)),
+                    *(check for o in child_outcomes for check in quality_check_results(o)),
                 ],
                 always=[
                     dg.Output(
                         rejected.select(REJECTED_COLUMNS),
-                        output_name=rejected_key.to_python_identifier(),
+                        output_name=_rejected_key(domain).to_python_identifier(),
                         metadata={"rejected": rejected.height},
                     )
                 ],
