@@ -1,5 +1,9 @@
 """The domains of this deployment, read from ``workspace.yaml`` (the one list of code locations),
 and what spans them: every contract, and every location's definitions.
+
+This is the workspace loader: ``domain_module`` is the one place the platform imports domain
+code, by name, for the commands and reports that need every location (import-linter forbids
+every static import of a domain from the platform).
 """
 
 import importlib
