@@ -37,24 +37,31 @@ def test_the_tree_keeps_every_contract(tree: Path) -> None:
     assert "0 broken" in done.stdout
 
 
-def test_an_import_from_the_platform_to_a_domain_breaks_the_build(tree: Path) -> None:
-    _add_import(tree / "platform_resources/storage/catalog.py", "import domains.orders.contracts")
+@pytest.mark.parametrize(
+    ("module", "imported", "broken"),
+    [
+        (  # the platform imports a domain
+            "platform_resources/storage/catalog.py",
+            "domains.orders.contracts",
+            "The platform never imports a domain, nor the benchmark",
+        ),
+        (  # core imports a higher room
+            "platform_resources/core/settings.py",
+            "platform_resources.products.derived",
+            "The platform's rooms, core at the bottom, cli at the top",
+        ),
+        (  # a domain imports another beyond its published contracts
+            "domains/growth/churn.py",
+            "domains.orders.silver",
+            "A domain reads another domain only through its published contracts",
+        ),
+    ],
+)
+def test_a_forbidden_import_breaks_the_build_naming_it(
+    tree: Path, module: str, imported: str, broken: str
+) -> None:
+    _add_import(tree / module, f"import {imported}")
     done = _lint(tree)
     assert done.returncode != 0
-    assert "The platform never imports a domain, nor the benchmark BROKEN" in done.stdout
-    assert "platform_resources.storage.catalog -> domains.orders.contracts" in done.stdout
-
-
-def test_an_import_from_core_to_a_higher_room_breaks_the_build(tree: Path) -> None:
-    _add_import(tree / "platform_resources/core/settings.py", "import platform_resources.products.derived")
-    done = _lint(tree)
-    assert done.returncode != 0
-    assert "The platform's rooms, core at the bottom, cli at the top BROKEN" in done.stdout
-    assert "platform_resources.core.settings -> platform_resources.products.derived" in done.stdout
-
-
-def test_a_domain_importing_another_domain_beyond_its_contracts_breaks_the_build(tree: Path) -> None:
-    _add_import(tree / "domains/growth/churn.py", "import domains.orders.silver")
-    done = _lint(tree)
-    assert done.returncode != 0
-    assert "A domain reads another domain only through its published contracts BROKEN" in done.stdout
+    assert f"{broken} BROKEN" in done.stdout
+    assert f"{module.removesuffix('.py').replace('/', '.')} -> {imported}" in done.stdout
