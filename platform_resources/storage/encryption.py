@@ -17,7 +17,7 @@ import os
 from typing import Any
 
 from platform_resources.core.settings import Environment, get_environment
-from platform_resources.storage.s3 import s3_client
+from platform_resources.storage.s3 import s3_client, split_s3_uri
 
 SSE_S3, SSE_KMS = "AES256", "aws:kms"
 BUCKET_SETTINGS = ("MESHHOUSE_WAREHOUSE", "MESHHOUSE_LANDING_URI", "MESHHOUSE_EXPORT_URI")
@@ -26,7 +26,7 @@ BUCKET_SETTINGS = ("MESHHOUSE_WAREHOUSE", "MESHHOUSE_LANDING_URI", "MESHHOUSE_EX
 def configured_buckets() -> list[str]:
     """The S3 buckets of the warehouse, landing zone and export root, where they are on S3."""
     uris = (os.environ.get(name, "") for name in BUCKET_SETTINGS)
-    return sorted({uri.removeprefix("s3://").split("/", 1)[0] for uri in uris if uri.startswith("s3://")})
+    return sorted({split_s3_uri(uri)[0] for uri in uris if uri.startswith("s3://")})
 
 
 def _rule(kms_key_id: str | None) -> dict[str, Any]:

@@ -73,11 +73,16 @@ BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_command(args: list[str], home: Path, dagster_home: Path | None = None) -> subprocess.CompletedProcess:
-    """A command of the environment (``meshhouse``, ``dagster``) on ``home``; it must succeed."""
+def run_command(
+    args: list[str], home: Path, dagster_home: Path | None = None, *, without_dagster_home: bool = False
+) -> subprocess.CompletedProcess:
+    """A command of the environment (``meshhouse``, ``dagster``) on ``home``; it must succeed.
+    ``without_dagster_home``: run it with DAGSTER_HOME unset, as a user who did not go through make."""
     env = {**os.environ, "MESHHOUSE_HOME": str(home)}
     if dagster_home is not None:
         env["DAGSTER_HOME"] = str(dagster_home)
+    if without_dagster_home:
+        env.pop("DAGSTER_HOME", None)
     done = subprocess.run(
         [str(BIN / args[0]), *args[1:]], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
     )

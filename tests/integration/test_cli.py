@@ -14,7 +14,7 @@ from platform_resources.mesh.workspace import prepare_dagster_home
 from platform_resources.storage.catalog import load_catalog
 from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import order_created, write_landing
-from tests.integration.conftest import BIN, REPO, rows, run_command
+from tests.integration.conftest import REPO, rows, run_command
 
 pytestmark = pytest.mark.integration
 D1, D2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
@@ -114,15 +114,7 @@ def test_make_demo_exits_zero_with_a_summary_all_under_meshhouse_home(home) -> N
         assert rows(gold) > 0, gold
 
     # then `meshhouse slo report` with no DAGSTER_HOME reads the demo's instance (the default)
-    report = subprocess.run(
-        [str(BIN / "meshhouse"), "slo", "report", "--out", str(home / "slo")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
+    run_command(["meshhouse", "slo", "report", "--out", str(home / "slo")], home, without_dagster_home=True)
     written = json.loads((home / "slo" / "slo_report.json").read_text())
     completeness = [s for p in written["products"] for s in p["slos"] if s["slo"] == "completeness"]
     assert any(s["evaluations"] > 0 for s in completeness)  # the demo's runs measured them

@@ -8,8 +8,6 @@ expected attainment, budget and reads are computed here from the events the test
 import csv
 import datetime as dt
 import json
-import os
-import subprocess
 from collections.abc import Mapping
 
 import dagster as dg
@@ -22,7 +20,7 @@ from platform_resources.mesh.workspace import prepare_dagster_home, workspace_co
 from platform_resources.quality.partition_freshness import evaluation, measure
 from platform_resources.slo.report import ProductSlo, SloAttainment, SloReport, slo_report
 from platform_resources.slo.report_files import CHARTS
-from tests.integration.conftest import BIN, REPO, run_command
+from tests.integration.conftest import run_command
 
 pytestmark = pytest.mark.integration
 REVENUE = ORDERS["daily_revenue"]  # freshness SLO: 30 minutes
@@ -215,18 +213,12 @@ def test_the_cli_writes_html_json_csv_and_png_charts_from_the_dagster_home_insta
 def test_without_dagster_home_the_cli_reads_the_instance_under_meshhouse_home(home, tmp_path) -> None:
     with dg.DagsterInstance.from_config(str(prepare_dagster_home(home / "dagster"))) as instance:
         _late_partition_breach(instance, passing_instants=(5,))
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     out = tmp_path / "slo"
 
-    done = subprocess.run(
-        [str(BIN / "meshhouse"), "slo", "report", "--out", str(out), "--days", "7"],
-        cwd=REPO,
-        env={**env, "MESHHOUSE_HOME": str(home)},
-        capture_output=True,
-        text=True,
+    done = run_command(
+        ["meshhouse", "slo", "report", "--out", str(out), "--days", "7"], home, without_dagster_home=True
     )
 
-    assert done.returncode == 0, done.stderr[-3000:]
     assert "orders/daily_revenue/v1" in done.stdout and "50.00%" in done.stdout  # the breach it holds
     assert (out / "index.html").exists() and (out / "slo_report.json").exists()
 
