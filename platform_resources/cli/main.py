@@ -9,10 +9,10 @@ import sys
 import warnings
 from importlib.metadata import entry_points
 
-from platform_resources.cli import governance, pipeline, privacy, slo, upkeep
+from platform_resources.cli import governance, pipeline, privacy, slo, stream, upkeep
 
 #: Command groups of this package, in the order ``--help`` lists them.
-COMMAND_GROUPS = (pipeline, governance, slo, privacy, upkeep)
+COMMAND_GROUPS = (pipeline, governance, slo, privacy, upkeep, stream)
 #: Entry-point group through which other packages of the project add commands (the benchmark's
 #: ``bench``, declared in pyproject.toml), so that the platform never imports them.
 PLUGIN_GROUP = "meshhouse.commands"

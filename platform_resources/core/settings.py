@@ -48,6 +48,16 @@ class Paths:
         """Per-run working files (DuckDB databases for dbt, spools); safe to delete."""
         return self.home / "scratch"
 
+    @property
+    def ods(self) -> Path:
+        """The embedded PostgreSQL of the operational stores (its cluster, port and log)."""
+        return self.home / "ods"
+
+    @property
+    def nats(self) -> Path:
+        """The embedded NATS server (its JetStream store, port and log)."""
+        return self.home / "nats"
+
     def landing_dir(self, domain: str) -> Path:
         return self.landing / domain
 
@@ -103,9 +113,32 @@ def get_export_root() -> str:
     return os.environ.get("MESHHOUSE_EXPORT_URI") or str(get_paths().home / "exports")
 
 
+def _embedded_port(folder: Path) -> int | None:
+    path = folder / "port"
+    return int(path.read_text()) if path.exists() else None
+
+
 def get_nats_url() -> str:
-    """The NATS server (JetStream) stream ports publish to: ``MESHHOUSE_NATS_URL``, default local."""
-    return os.environ.get("MESHHOUSE_NATS_URL", "nats://127.0.0.1:4222")
+    """The NATS server (JetStream): ``MESHHOUSE_NATS_URL``, else the embedded one this home
+    started (``meshhouse servers up``), else the local default port."""
+    if url := os.environ.get("MESHHOUSE_NATS_URL"):
+        return url
+    port = _embedded_port(get_paths().nats)
+    return f"nats://127.0.0.1:{port or 4222}"
+
+
+def get_ods_url() -> str:
+    """The operational PostgreSQL of the domains' services: ``MESHHOUSE_ODS_URL``, else the
+    embedded one this home started."""
+    if url := os.environ.get("MESHHOUSE_ODS_URL"):
+        return url
+    port = _embedded_port(get_paths().ods)
+    if port is None:
+        raise RuntimeError(
+            "no operational database: set MESHHOUSE_ODS_URL, or start the embedded one "
+            "with `meshhouse servers up`"
+        )
+    return f"postgresql://postgres@127.0.0.1:{port}/meshhouse"
 
 
 def get_port_subject_prefix() -> str:

@@ -1,0 +1,64 @@
+"""`meshhouse servers up|down` (the embedded PostgreSQL and NATS) and `meshhouse stream publish`
+(a JSONL file onto a domain's subjects, as an external producer would)."""
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+
+def _servers_up(_: argparse.Namespace) -> int:
+    from platform_resources.operational.servers import start_embedded_servers
+
+    urls = start_embedded_servers()
+    print(f"operational PostgreSQL: {urls['ods']}\nNATS JetStream: {urls['nats']}")
+    return 0
+
+
+def _servers_down(_: argparse.Namespace) -> int:
+    from platform_resources.operational.servers import embedded_nats, embedded_postgres
+
+    embedded_nats().stop()
+    embedded_postgres().stop()
+    print("embedded PostgreSQL and NATS stopped")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from platform_resources.stream.bus import connect, publish_lines
+
+    lines = Path(args.file).read_bytes().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the file's final newline ends its last line
+
+    async def publish() -> dict[str, int]:
+        client = await connect()
+        try:
+            return await publish_lines(client.jetstream(), args.domain, lines)
+        finally:
+            await client.close()
+
+    counts = {"domain": args.domain, "lines": len(lines), **asyncio.run(publish())}
+    print(
+        f"{args.domain}: {counts['lines']:,} lines published, {counts['stored']:,} stored, "
+        f"{counts['duplicates']:,} dropped by the stream as republished ids"
+    )
+    if args.json:
+        print(json.dumps(counts))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    servers = commands.add_parser("servers", help="the embedded operational PostgreSQL and NATS JetStream")
+    actions = servers.add_subparsers(dest="action", required=True)
+    actions.add_parser("up", help="start them under $MESHHOUSE_HOME (kept if running)").set_defaults(
+        run=_servers_up
+    )
+    actions.add_parser("down", help="stop them").set_defaults(run=_servers_down)
+    stream = commands.add_parser("stream", help="the event bus: publish onto a domain's subjects")
+    stream_actions = stream.add_subparsers(dest="action", required=True)
+    publish = stream_actions.add_parser("publish", help="publish a JSONL file's lines, each as is")
+    publish.add_argument("--domain", required=True)
+    publish.add_argument("file")
+    publish.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    publish.set_defaults(run=_publish)
