@@ -1,9 +1,11 @@
-"""`meshhouse servers up|down` (the embedded PostgreSQL and NATS) and `meshhouse stream publish`
-(a JSONL file onto a domain's subjects, as an external producer would)."""
+"""`meshhouse servers up|down` (the embedded PostgreSQL and NATS), `meshhouse stream publish`
+(a JSONL file onto a domain's subjects, as an external producer would) and `meshhouse stream
+ingest` (a domain's stream into its Bronze)."""
 
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 
@@ -48,6 +50,33 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    from platform_resources.stream.consumer import StreamBusy, StreamCommitFailed, ingest_until_idle
+
+    def progress(summary) -> None:
+        print(
+            f"{args.domain}: batch {summary.batches}: {summary.consumed:,} consumed "
+            f"({summary.bronze:,} Bronze, {summary.quarantined:,} quarantined)",
+            flush=True,
+        )
+
+    try:
+        summary = ingest_until_idle(args.domain, progress=progress)
+    except (StreamBusy, StreamCommitFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    counts = summary.as_dict()
+    print(
+        f"{args.domain}: {summary.consumed:,} messages consumed in {summary.batches} batches: "
+        f"{summary.bronze:,} to Bronze, {summary.quarantined:,} quarantined, "
+        f"{summary.already_committed:,} already committed; committed through sequence "
+        f"{summary.committed_seq:,}, {summary.lag:,} waiting"
+    )
+    if args.json:
+        print(json.dumps(counts))
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     servers = commands.add_parser("servers", help="the embedded operational PostgreSQL and NATS JetStream")
     actions = servers.add_subparsers(dest="action", required=True)
@@ -62,3 +91,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     publish.add_argument("file")
     publish.add_argument("--json", action="store_true", help="end with a JSON summary line")
     publish.set_defaults(run=_publish)
+    ingest = stream_actions.add_parser(
+        "ingest", help="consume a domain's stream into its stream Bronze tables, exactly once"
+    )
+    ingest.add_argument("--domain", required=True)
+    ingest.add_argument("--until-idle", action="store_true", required=True, help="stop when nothing waits")
+    ingest.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    ingest.set_defaults(run=_ingest)

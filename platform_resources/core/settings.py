@@ -58,6 +58,11 @@ class Paths:
         """The embedded NATS server (its JetStream store, port and log)."""
         return self.home / "nats"
 
+    @property
+    def stream_locks(self) -> Path:
+        """One lock file per domain, held by the process consuming its stream into Bronze."""
+        return self.home / "stream-locks"
+
     def landing_dir(self, domain: str) -> Path:
         return self.landing / domain
 

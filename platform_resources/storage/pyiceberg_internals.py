@@ -28,9 +28,10 @@ from pyiceberg.table import Transaction
 from pyiceberg.table.metadata import TableMetadata
 
 
-def append_producer(tx: Transaction) -> AbstractContextManager[Any]:
-    """A fast-append snapshot producer of ``tx``: ``append_data_file`` each file, commit on exit."""
-    return tx._append_snapshot_producer({})
+def append_producer(tx: Transaction, summary: dict[str, str] | None = None) -> AbstractContextManager[Any]:
+    """A fast-append snapshot producer of ``tx``: ``append_data_file`` each file, commit on exit;
+    ``summary`` is added to the snapshot's summary."""
+    return tx._append_snapshot_producer(summary or {})
 
 
 def write_data_files(metadata: TableMetadata, batch: pa.Table, io: FileIO) -> list[DataFile]:

@@ -238,3 +238,13 @@ def s3_landing(s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> S3Landing:
     landing.client.create_bucket(Bucket=landing.bucket)
     monkeypatch.setenv("MESHHOUSE_LANDING_URI", f"s3://{landing.bucket}/zone")
     return landing
+
+
+@pytest.fixture
+def servers(home: Path, monkeypatch: pytest.MonkeyPatch):
+    """This test's own PostgreSQL and NATS under its home, stopped afterwards."""
+    monkeypatch.delenv("MESHHOUSE_NATS_URL", raising=False)
+    monkeypatch.delenv("MESHHOUSE_ODS_URL", raising=False)
+    run_command(["meshhouse", "servers", "up"], home)
+    yield home
+    run_command(["meshhouse", "servers", "down"], home)

@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from platform_resources.core.settings import get_nats_url, get_ods_url
 from platform_resources.operational.servers import embedded_nats
@@ -18,16 +17,6 @@ from platform_resources.stream.bus import connect, stream_name
 from tests.conftest import envelope
 from tests.integration.conftest import run_command
 from tests.integration.test_orders_pipeline import MALFORMED
-
-
-@pytest.fixture
-def servers(home: Path, monkeypatch: pytest.MonkeyPatch):
-    """This test's own PostgreSQL and NATS under its home, stopped afterwards."""
-    monkeypatch.delenv("MESHHOUSE_NATS_URL", raising=False)
-    monkeypatch.delenv("MESHHOUSE_ODS_URL", raising=False)
-    run_command(["meshhouse", "servers", "up"], home)
-    yield home
-    run_command(["meshhouse", "servers", "down"], home)
 
 
 def _stored_messages(domain: str) -> int:
