@@ -8,12 +8,13 @@ now and then. A share ``REGISTRATION_SHARE`` of each day's events are registrati
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
 
 from platform_resources.ingest.envelope import envelope_json
-from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
+from platform_resources.simulate.landing_faults import FaultRates, land_days, uuid4s
 
 DOMAIN = "customers"
 REGISTRATION_SHARE = 0.4
@@ -100,10 +101,11 @@ def _profile_changes(
     )
 
 
-def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
-    rng = np.random.default_rng(seed + 1)
+def lines_by_day(
+    rng: np.random.Generator, days: list[dt.date], events_per_day: int, seed: int
+) -> Iterator[tuple[dt.date, pl.DataFrame]]:
+    """Each day's envelope lines (``event_ts``, ``line``): what the service emits that day."""
     per_day = max(1, round(events_per_day * REGISTRATION_SHARE))
-    totals: dict[str, int] = {}
     registered: list[pl.DataFrame] = []
     for i, day in enumerate(days):
         new = _registrations(rng, day, i * per_day, per_day)
@@ -117,6 +119,9 @@ def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRa
                 for frame in (new, changes)
             ]
         ).filter(pl.col("event_ts").dt.date() == day)
-        for k, v in write_landing(DOMAIN, lines, tag=f"customers-{day}", rates=rates, rng=rng).items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
+        yield day, lines
+
+
+def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
+    rng = np.random.default_rng(seed + 1)
+    return land_days(DOMAIN, lines_by_day(rng, days, events_per_day, seed), rates=rates, rng=rng)

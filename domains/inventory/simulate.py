@@ -9,12 +9,13 @@ receipts, so stock runs low until a delivery arrives.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
 
 from platform_resources.ingest.envelope import envelope_json
-from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
+from platform_resources.simulate.landing_faults import FaultRates, land_days, uuid4s
 
 DOMAIN = "inventory"
 PRODUCTS = 500
@@ -44,10 +45,11 @@ def _movements(rng: np.random.Generator, day: dt.date, n: int) -> pl.DataFrame:
     ).sort("event_ts")
 
 
-def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
-    rng = np.random.default_rng(seed + 3)
+def lines_by_day(
+    rng: np.random.Generator, days: list[dt.date], events_per_day: int, seed: int
+) -> Iterator[tuple[dt.date, pl.DataFrame]]:
+    """Each day's envelope lines (``event_ts``, ``line``): what the service emits that day."""
     balances = pl.DataFrame(schema={"product_id": pl.String, "warehouse_id": pl.String, "balance": pl.Int64})
-    totals: dict[str, int] = {}
     for day in days:
         moves = _movements(rng, day, events_per_day)
         moves = moves.join(balances, on=["product_id", "warehouse_id"], how="left").with_columns(
@@ -79,6 +81,9 @@ def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRa
                 pl.struct(pl.lit("wms").alias("system")),
             ),
         )
-        for k, v in write_landing(DOMAIN, lines, tag=f"inventory-{day}", rates=rates, rng=rng).items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
+        yield day, lines
+
+
+def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
+    rng = np.random.default_rng(seed + 3)
+    return land_days(DOMAIN, lines_by_day(rng, days, events_per_day, seed), rates=rates, rng=rng)

@@ -10,12 +10,13 @@ simulated day have not happened yet and are not written.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
 
 from platform_resources.ingest.envelope import envelope_json
-from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
+from platform_resources.simulate.landing_faults import FaultRates, land_days, uuid4s
 from platform_resources.simulate.order_world import orders_of_day
 
 DOMAIN = "orders"
@@ -71,17 +72,14 @@ def simulate_day(
     return pl.concat([f.select("event_ts", "line") for f in frames])
 
 
+def lines_by_day(
+    rng: np.random.Generator, days: list[dt.date], events_per_day: int, seed: int
+) -> Iterator[tuple[dt.date, pl.DataFrame]]:
+    """Each day's envelope lines (``event_ts``, ``line``): what the service emits that day."""
+    for day in days:
+        yield day, simulate_day(rng, seed, day, events_per_day, days[-1])
+
+
 def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
     rng = np.random.default_rng(seed)
-    totals: dict[str, int] = {}
-    for day in days:
-        counts = write_landing(
-            DOMAIN,
-            simulate_day(rng, seed, day, events_per_day, days[-1]),
-            tag=f"orders-{day}",
-            rates=rates,
-            rng=rng,
-        )
-        for k, v in counts.items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
+    return land_days(DOMAIN, lines_by_day(rng, days, events_per_day, seed), rates=rates, rng=rng)

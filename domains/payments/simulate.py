@@ -13,12 +13,13 @@ simulated day have not happened yet and are not written.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
 
 from platform_resources.ingest.envelope import envelope_json
-from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
+from platform_resources.simulate.landing_faults import FaultRates, land_days, uuid4s
 from platform_resources.simulate.order_world import OrdersOfDay, orders_of_day
 
 DOMAIN = "payments"
@@ -78,10 +79,11 @@ def _events(rng: np.random.Generator, world: OrdersOfDay) -> pl.DataFrame:
     return pl.concat([authorized, settled, refunded.drop("refund_ts")], how="diagonal")
 
 
-def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
-    """``events_per_day`` sizes the world's orders (as for the orders service), not the payments."""
-    rng = np.random.default_rng(seed + 2)
-    totals: dict[str, int] = {}
+def lines_by_day(
+    rng: np.random.Generator, days: list[dt.date], events_per_day: int, seed: int
+) -> Iterator[tuple[dt.date, pl.DataFrame]]:
+    """Each day's envelope lines (``event_ts``, ``line``): what the service emits that day.
+    ``events_per_day`` sizes the world's orders (as for the orders service), not the payments."""
     for day in days:
         events = _events(rng, orders_of_day(seed, day, events_per_day))
         events = events.filter(pl.col("event_ts").dt.date() <= days[-1])
@@ -105,6 +107,9 @@ def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRa
                 pl.struct(pl.col("method").alias("paymentMethod"), pl.lit("psp-1").alias("processor")),
             ),
         )
-        for k, v in write_landing(DOMAIN, lines, tag=f"payments-{day}", rates=rates, rng=rng).items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
+        yield day, lines
+
+
+def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
+    rng = np.random.default_rng(seed + 2)
+    return land_days(DOMAIN, lines_by_day(rng, days, events_per_day, seed), rates=rates, rng=rng)

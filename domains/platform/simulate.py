@@ -15,7 +15,7 @@ import polars as pl
 
 from domains.platform.webhooks import WEBHOOK_SOURCES, sign
 from platform_resources.ingest.envelope import envelope_json
-from platform_resources.simulate.landing_faults import FaultRates, uuid4s, write_landing
+from platform_resources.simulate.landing_faults import FaultRates, land_days, uuid4s
 
 DOMAIN = "platform"
 SERVICES = ("order-service", "payment-service", "user-service", "inventory-service", "api-gateway")
@@ -108,10 +108,9 @@ def webhooks(rng: np.random.Generator, day: dt.date, n: int) -> pl.DataFrame:
 
 def simulate(days: list[dt.date], events_per_day: int, seed: int, rates: FaultRates) -> dict[str, int]:
     rng = np.random.default_rng(seed + 4)
-    totals: dict[str, int] = {}
-    for day in days:
-        half = max(1, events_per_day // 2)
-        lines = pl.concat([health_checks(rng, day, half), webhooks(rng, day, half)]).sort("event_ts")
-        for k, v in write_landing(DOMAIN, lines, tag=f"platform-{day}", rates=rates, rng=rng).items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
+    half = max(1, events_per_day // 2)
+    days_lines = (
+        (day, pl.concat([health_checks(rng, day, half), webhooks(rng, day, half)]).sort("event_ts"))
+        for day in days
+    )
+    return land_days(DOMAIN, days_lines, rates=rates, rng=rng)

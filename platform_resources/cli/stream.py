@@ -1,9 +1,11 @@
 """`meshhouse servers up|down` (the embedded PostgreSQL and NATS), `meshhouse stream publish`
 (a JSONL file onto a domain's subjects, as an external producer would) and `meshhouse stream
-ingest` (a domain's stream into its Bronze)."""
+ingest` (a domain's stream into its Bronze), `meshhouse service write` (a domain service's changes
+and their outbox rows) and `meshhouse stream relay` (the outbox onto the bus)."""
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -77,6 +79,36 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_write(args: argparse.Namespace) -> int:
+    from platform_resources.operational.services import events_of_day, write_events
+
+    day = dt.datetime.now(dt.UTC).date()
+    # a day of twice as many events holds N even for services that emit a share of the day (payments)
+    lines = events_of_day(args.domain, day, 2 * args.events, args.seed).head(args.events)["line"]
+    written = write_events(args.domain, lines)
+    counts = {"domain": args.domain, "written": written.written, "already_recorded": written.already_recorded}
+    print(
+        f"{args.domain}: {written.written:,} events written with their changes to the operational store "
+        f"({written.already_recorded:,} already recorded)"
+    )
+    if args.json:
+        print(json.dumps(counts))
+    return 0
+
+
+def _relay(args: argparse.Namespace) -> int:
+    from platform_resources.operational.relay import relay_until_idle
+
+    summary = relay_until_idle(args.domain)
+    print(
+        f"{args.domain}: {summary.relayed:,} outbox rows published and marked sent in "
+        f"{summary.batches} batches ({summary.duplicates:,} already in the stream); {summary.unsent:,} unsent"
+    )
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     servers = commands.add_parser("servers", help="the embedded operational PostgreSQL and NATS JetStream")
     actions = servers.add_subparsers(dest="action", required=True)
@@ -98,3 +130,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     ingest.add_argument("--until-idle", action="store_true", required=True, help="stop when nothing waits")
     ingest.add_argument("--json", action="store_true", help="end with a JSON summary line")
     ingest.set_defaults(run=_ingest)
+    relay = stream_actions.add_parser(
+        "relay", help="publish a domain's unsent outbox rows, then mark them sent"
+    )
+    relay.add_argument("--domain", required=True)
+    relay.add_argument("--until-idle", action="store_true", required=True, help="stop when none is left")
+    relay.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    relay.set_defaults(run=_relay)
+    service = commands.add_parser("service", help="a domain service writing to its operational store")
+    service_actions = service.add_subparsers(dest="action", required=True)
+    write = service_actions.add_parser(
+        "write", help="today's first N simulated events: each change and its outbox row in one transaction"
+    )
+    write.add_argument("--domain", required=True, choices=("orders", "customers", "payments", "inventory"))
+    write.add_argument("--events", type=int, required=True)
+    write.add_argument("--seed", type=int, default=7)
+    write.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    write.set_defaults(run=_service_write)

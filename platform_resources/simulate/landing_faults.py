@@ -10,6 +10,7 @@ still delivered once: redelivered copies reuse the eventId, late events go to a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,21 @@ def write_landing(
         name = f"late-{tag}.jsonl" if is_late else f"{tag}.jsonl"
         _append_lines(folder / name, lines)
     return counts
+
+
+def land_days(
+    domain: str,
+    days_lines: Iterable[tuple[dt.date, pl.DataFrame]],
+    *,
+    rates: FaultRates,
+    rng: np.random.Generator,
+) -> dict[str, int]:
+    """``write_landing`` for each day's lines (``<domain>-<day>.jsonl``); line counts summed by kind."""
+    totals: dict[str, int] = {}
+    for day, lines in days_lines:
+        for kind, count in write_landing(domain, lines, tag=f"{domain}-{day}", rates=rates, rng=rng).items():
+            totals[kind] = totals.get(kind, 0) + count
+    return totals
 
 
 def _interleave(lines: list[bytes], extra: list[bytes], rng: np.random.Generator) -> list[bytes]:
