@@ -1,7 +1,8 @@
 """`meshhouse servers up|down` (the embedded PostgreSQL and NATS), `meshhouse stream publish`
 (a JSONL file onto a domain's subjects, as an external producer would) and `meshhouse stream
 ingest` (a domain's stream into its Bronze), `meshhouse service write` (a domain service's changes
-and their outbox rows) and `meshhouse stream relay` (the outbox onto the bus)."""
+and their outbox rows), `meshhouse stream relay` (the outbox onto the bus) and `meshhouse stream
+cdc` (the customers table's changes onto the bus)."""
 
 import argparse
 import asyncio
@@ -109,6 +110,19 @@ def _relay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cdc(args: argparse.Namespace) -> int:
+    from platform_resources.operational.cdc import capture_until_idle
+
+    summary = capture_until_idle()
+    print(
+        f"{summary.table}: {summary.changes:,} change events of {summary.transactions:,} transactions "
+        f"published ({summary.duplicates:,} already in the stream); the slot advanced past them"
+    )
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     servers = commands.add_parser("servers", help="the embedded operational PostgreSQL and NATS JetStream")
     actions = servers.add_subparsers(dest="action", required=True)
@@ -137,6 +151,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     relay.add_argument("--until-idle", action="store_true", required=True, help="stop when none is left")
     relay.add_argument("--json", action="store_true", help="end with a JSON summary line")
     relay.set_defaults(run=_relay)
+    cdc = stream_actions.add_parser(
+        "cdc", help="the customers table's committed changes (logical replication) onto the customers stream"
+    )
+    cdc.add_argument("--until-idle", action="store_true", required=True, help="stop when the slot is drained")
+    cdc.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    cdc.set_defaults(run=_cdc)
     service = commands.add_parser("service", help="a domain service writing to its operational store")
     service_actions = service.add_subparsers(dest="action", required=True)
     write = service_actions.add_parser(

@@ -23,6 +23,7 @@ import psycopg
 
 from platform_resources.core.settings import get_ods_url
 from platform_resources.mesh.workspace import domain_module
+from platform_resources.operational.cdc import ensure_capture
 from platform_resources.operational.outbox import ensure_store, record_event
 
 SERVICE_DOMAINS = ("orders", "customers", "payments", "inventory")
@@ -59,6 +60,7 @@ def write_events(domain: str, lines: Iterable[str]) -> Written:
     written = skipped = 0
     with psycopg.connect(get_ods_url()) as conn:
         ensure_store(conn, domain, service.TABLES_DDL)
+        ensure_capture(conn, domain)
         for line in lines:
             event = json.loads(line)
             with conn.transaction(), conn.cursor() as cur:
