@@ -19,6 +19,8 @@ from platform_resources.products.output_ports import build_port_assets
 from platform_resources.quality.partition_freshness import build_partition_freshness_checks
 from platform_resources.quality.table_checks import build_table_checks
 from platform_resources.storage.iceberg_io import IcebergPolarsIOManager
+from platform_resources.stream.stream_assets import build_stream_bronze_assets
+from platform_resources.stream.stream_sensor import build_stream_sensor
 
 
 def domain_definitions(
@@ -32,12 +34,14 @@ def domain_definitions(
 ) -> dg.Definitions:
     """The domain's assets and its products' file and stream ports, a daily job, the
     automation sensor, the partition freshness checks and their sensor, the reconciliation and
-    anomaly checks (run in the daily job after the tables they read); Bronze and a
-    landing sensor when the domain receives events (a consumer domain reads other
-    domains' ports instead)."""
+    anomaly checks (run in the daily job after the tables they read); when the domain receives
+    events, its file Bronze with a landing sensor and its stream Bronze with a stream job
+    (micro-batch, today's partition: stream Bronze and everything after it) and sensor (a
+    consumer domain reads other domains' ports instead)."""
     assets = [*assets, *build_port_assets(contracts)]
-    if lands_events:
-        assets = [build_bronze_assets(domain, owner=owner), *assets]
+    stream_bronze = build_stream_bronze_assets(domain, owner=owner) if lands_events else None
+    if stream_bronze is not None:
+        assets = [build_bronze_assets(domain, owner=owner), stream_bronze, *assets]
     freshness = build_partition_freshness_checks(
         domain,
         [spec for a in assets for spec in a.specs],
@@ -50,19 +54,34 @@ def domain_definitions(
     readable = products_by_table()
     if table_checks := build_table_checks(domain, contracts, readable):
         checks.append(table_checks)
-    job = dg.define_asset_job(
+    jobs = []
+    sensors: list[dg.SensorDefinition] = [build_automation_sensor(domain), *freshness_sensors]
+    if stream_bronze is not None:
+        stream_assets = dg.AssetSelection.assets(stream_bronze)
+        jobs.append(
+            dg.define_asset_job(
+                f"{domain}_stream",
+                selection=stream_assets.downstream() & selection,
+                partitions_def=DAILY,
+                description=f"A micro-batch: {domain}'s stream into stream Bronze, then every asset after it "
+                "for the day (today's, from the stream sensor).",
+            )
+        )
+        sensors.append(build_stream_sensor(domain, jobs[-1]))
+        selection = selection - stream_assets  # a file's day does not consume the stream
+    daily = dg.define_asset_job(
         f"{domain}_daily",
         selection=selection,
         partitions_def=DAILY,
         description=f"Every {domain} asset for one day (or a range, as one run).",
     )
-    sensors: list[dg.SensorDefinition] = [build_automation_sensor(domain), *freshness_sensors]
+    jobs.insert(0, daily)
     if lands_events:
-        sensors.append(build_landing_sensor(domain, job))
+        sensors.append(build_landing_sensor(domain, daily))
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[job],
+        jobs=jobs,
         sensors=sensors,
         resources=location_resources(dbt_project_dir),
         # Steps of one partition run share a process: the multiprocess executor costs ~6 s a step here.

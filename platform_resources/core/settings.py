@@ -92,6 +92,11 @@ def get_sensor_interval_seconds() -> int:
     return int(os.environ.get("MESHHOUSE_SENSOR_INTERVAL_SECONDS", "30"))
 
 
+def get_stream_interval_seconds() -> int:
+    """How often the stream sensors look for waiting messages (``MESHHOUSE_STREAM_INTERVAL_SECONDS``, 5)."""
+    return int(os.environ.get("MESHHOUSE_STREAM_INTERVAL_SECONDS", "5"))
+
+
 def get_alert_interval_seconds() -> int:
     """How often the alerting sensor evaluates (``MESHHOUSE_ALERT_INTERVAL_SECONDS``, 30)."""
     return int(os.environ.get("MESHHOUSE_ALERT_INTERVAL_SECONDS", "30"))

@@ -12,7 +12,7 @@ personal data; the raw stays in Bronze, readable by raw-table roles only.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ from platform_resources.storage.staging import (
     scratch_duckdb,
     stage_frame,
 )
+from platform_resources.stream.stream_bronze import stream_bronze_keys
 
 #: Bronze columns the typing query sees (besides ``j``, the parsed ``data``).
 BRONZE_COLUMNS = [
@@ -152,10 +153,31 @@ def _rows(bronze: TableWindow | pl.DataFrame, columns: list[str]) -> pa.RecordBa
     return bronze.select(columns).to_arrow()
 
 
+def _present(sources: Sequence[TableWindow | pl.DataFrame]) -> list[TableWindow | pl.DataFrame]:
+    """The sources with a table to read (a domain whose stream never delivered has no stream Bronze)."""
+    present = [s for s in sources if not isinstance(s, TableWindow) or s.exists()]
+    if not present:
+        names = ", ".join(s.identifier for s in sources if isinstance(s, TableWindow))
+        raise dg.DagsterInvariantViolationError(f"no Bronze table to type yet ({names}): nothing was staged")
+    return present
+
+
+def _local_files(sources: Sequence[TableWindow | pl.DataFrame]) -> list[str] | None:
+    """Every source's data files, when all are tables DuckDB may scan directly."""
+    files: list[str] = []
+    for source in sources:
+        listed = source.local_files() if isinstance(source, TableWindow) else None
+        if listed is None:
+            return None
+        files += listed
+    return files
+
+
 def stage_events(
-    con: duckdb.DuckDBPyConnection, typing: EventTyping, bronze: TableWindow | pl.DataFrame
+    con: duckdb.DuckDBPyConnection, typing: EventTyping, *sources: TableWindow | pl.DataFrame
 ) -> int:
-    """Stage ``events`` and each child table of a Bronze window; returns the events staged.
+    """Stage ``events`` and each child table of Bronze windows (file and stream Bronze, one
+    population: an event in both is kept once); returns the events staged.
 
     The key columns are read first (to find the later copies), then the raw lines once, by
     the typing query; they stay out of the staged tables (they are the bulk of a day's
@@ -163,7 +185,8 @@ def stage_events(
     """
     for statement in (token_macro_sql(), *(macro() for macro in typing.macros)):
         con.execute(statement)
-    files = bronze.local_files() if isinstance(bronze, TableWindow) else None
+    present = _present(sources)
+    files = _local_files(present)
     for view, columns, sql in (
         ("bronze_keys", _KEY_COLUMNS, _LATER_COPIES),
         ("bronze", BRONZE_COLUMNS, typing.stage_sql()),
@@ -177,9 +200,15 @@ def stage_events(
             con.execute(sql)
             con.execute(f"DROP VIEW {view}")
         else:
-            con.register(view, _rows(bronze, columns))
+            parts = [f"{view}_{i}" for i in range(len(present))]
+            for part, source in zip(parts, present, strict=True):
+                con.register(part, _rows(source, columns))
+            union = " UNION ALL ".join(f"SELECT * FROM {part}" for part in parts)
+            con.execute(f"CREATE TEMP VIEW {view} AS {union}")
             con.execute(sql)
-            con.unregister(view)
+            con.execute(f"DROP VIEW {view}")
+            for part in parts:
+                con.unregister(part)
     for child in typing.children:
         con.execute(
             f"CREATE TABLE {child.table} AS "
@@ -229,7 +258,7 @@ _PASSING_CHILDREN = f"WHERE event_id NOT IN (SELECT event_id FROM ({_REJECTED_SQ
 
 def _silver_specs(domain: str, typing: EventTyping) -> list[dg.AssetSpec]:
     """The event product's and its children's specs, and the rejects' (not a data product)."""
-    bronze_events = bronze_keys(domain)[0]
+    bronze_events, stream_events = bronze_keys(domain)[0], stream_bronze_keys(domain)[0]
     kinds = {"iceberg", "duckdb", "polars"}
     products = [typing.contract, *(child.contract for child in typing.children)]
     rejected = dg.AssetSpec(
@@ -241,9 +270,9 @@ def _silver_specs(domain: str, typing: EventTyping) -> list[dg.AssetSpec]:
         kinds={"iceberg", "polars"},
         tags={"layer": "silver", ROLE_TAG: QUARANTINE_ROLE},  # rejects: not a data product
         metadata={PARTITION_EXPR: LANDING_DATE},
-        deps=[bronze_events],
+        deps=[bronze_events, stream_events],
     ).with_io_manager_key(IO_MANAGER_KEY)
-    return [*(product_spec(c, deps=[bronze_events], kinds=kinds) for c in products), rejected]
+    return [*(product_spec(c, deps=[bronze_events, stream_events], kinds=kinds) for c in products), rejected]
 
 
 def _rejected_key(domain: str) -> dg.AssetKey:
@@ -297,15 +326,19 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
         name=f"{domain}_silver_events",
         specs=_silver_specs(domain, typing),
         check_specs=quality_check_specs([typing.contract, *(c.contract for c in typing.children)]),
-        ins={"bronze": dg.AssetIn(bronze_keys(domain)[0])},
+        ins={
+            "bronze": dg.AssetIn(bronze_keys(domain)[0]),
+            "stream": dg.AssetIn(stream_bronze_keys(domain)[0]),
+        },
         partitions_def=DAILY,
         backfill_policy=CHUNKED_BACKFILL,
         retry_policy=RETRY,
         pool=DUCKDB_POOL,
     )
-    def silver_events(bronze: TableWindow) -> Iterator:
+    def silver_events(bronze: TableWindow, stream: TableWindow) -> Iterator:
         with scratch_duckdb(f"{domain}-silver") as con:
-            duplicates = bronze.count() - stage_events(con, typing, bronze)
+            read = sum(source.count() for source in (bronze, stream) if source.exists())
+            duplicates = read - stage_events(con, typing, bronze, stream)
             child_outcomes = _audit_children(con, typing)
             outcome = _audit_events(con, typing)
             rejected = con.sql(_REJECTED_SQL).pl()

@@ -274,6 +274,9 @@ class TableWindow:
     partition_column: str | None = None
     window: tuple[dt.date, dt.date] | None = None
 
+    def exists(self) -> bool:
+        return load_catalog().table_exists(self.identifier)
+
     def lazy(self) -> pl.LazyFrame:
         return read_table(self.identifier, partition_column=self.partition_column, window=self.window)
 

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
+import nats
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -33,7 +34,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from platform_resources.core.faults import kill_point
-from platform_resources.core.settings import get_paths
+from platform_resources.core.settings import get_nats_url, get_paths
 from platform_resources.storage.catalog import load_catalog
 from platform_resources.stream.bus import connect, ensure_domain_stream, stream_name
 from platform_resources.stream.stream_bronze import StreamMessage, commit_batch, resume_seq
@@ -66,6 +67,7 @@ class IngestSummary:
     batches: int = 0
     committed_seq: int = 0
     lag: int = 0  # messages in the stream after committed_seq
+    lag_s: float = 0.0  # how long the oldest of them has waited (0 when none waits)
     removed: int = 0  # sequences the stream no longer held when their turn came (limits, deletes)
 
     def as_dict(self) -> dict[str, int | str]:
@@ -144,6 +146,15 @@ class _Batches:
 
     async def last_seq(self) -> int:
         return (await _riding_out(lambda: self.js.stream_info(self.stream))).state.last_seq
+
+    async def waited_s(self, seq: int) -> float:
+        """Seconds since the stream stored message ``seq`` (0 when it holds none there)."""
+        try:
+            raw = await _riding_out(lambda: self.js.get_msg(self.stream, seq))
+        except NotFoundError:
+            return 0.0
+        stored = raw.time or dt.datetime.now(dt.UTC)
+        return max(0.0, (dt.datetime.now(dt.UTC) - stored).total_seconds())
 
     async def next(self, start: int) -> _Run:
         delivered = await self._fetch()
@@ -226,9 +237,51 @@ async def _ingest(
                 progress(summary)
         summary.committed_seq = start - 1
         summary.lag = max(0, await batches.last_seq() - summary.committed_seq)
+        if summary.lag:
+            summary.lag_s = round(await batches.waited_s(summary.committed_seq + 1), 3)
     finally:
         await client.close()
     return summary
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Where a domain's stream and its Bronze stand."""
+
+    committed_seq: int  # the last sequence both stream Bronze tables committed
+    last_seq: int  # the stream's last sequence (0 before the stream exists)
+
+    @property
+    def waiting(self) -> int:
+        return max(0, self.last_seq - self.committed_seq)
+
+
+def stream_backlog(domain: str, *, timeout_s: float = 2.0) -> Backlog:
+    """The backlog, asked once (no reconnecting): raises ``OSError`` or a NATS error when the
+    server does not answer."""
+
+    async def last_seq() -> int:
+        async def quiet(_: Exception) -> None:  # the caller reports the failure
+            return None
+
+        client = await asyncio.wait_for(
+            nats.connect(
+                get_nats_url(),
+                connect_timeout=timeout_s,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,  # 0 would retry forever
+                error_cb=quiet,
+            ),
+            2 * timeout_s,
+        )
+        try:
+            return (await client.jetstream().stream_info(stream_name(domain))).state.last_seq
+        except NotFoundError:
+            return 0
+        finally:
+            await client.close()
+
+    return Backlog(resume_seq(load_catalog(), domain) - 1, asyncio.run(last_seq()))
 
 
 def ingest_until_idle(
