@@ -75,10 +75,10 @@ orders_silver_events = build_silver_event_assets("orders", ORDER_TYPING)
 def type_events(bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(typed events, typed items with event_id, duplicates removed) of a small Bronze frame."""
     with scratch_duckdb("orders-silver") as con:
-        staged = stage_events(con, ORDER_TYPING, bronze)
+        duplicates = stage_events(con, ORDER_TYPING, bronze)
         events = con.sql(f"SELECT * EXCLUDE ({ROW_INDEX}, items) FROM events ORDER BY {ROW_INDEX}").pl()
         items = con.sql(f"SELECT * EXCLUDE ({ROW_INDEX}) FROM child_order_items ORDER BY {ROW_INDEX}").pl()
-    return events, items, bronze.height - staged
+    return events, items, duplicates
 
 
 def current_orders(events: pl.DataFrame, window: tuple[dt.date, dt.date]) -> pl.DataFrame:

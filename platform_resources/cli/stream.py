@@ -1,8 +1,9 @@
 """`meshhouse servers up|down` (the embedded PostgreSQL and NATS), `meshhouse stream publish`
 (a JSONL file onto a domain's subjects, as an external producer would) and `meshhouse stream
 ingest` (a domain's stream into its Bronze), `meshhouse service write` (a domain service's changes
-and their outbox rows), `meshhouse stream relay` (the outbox onto the bus) and `meshhouse stream
-cdc` (the customers table's changes onto the bus)."""
+and their outbox rows), `meshhouse stream relay` (the outbox onto the bus), `meshhouse stream
+cdc` (the customers table's changes onto the bus) and `meshhouse stream check` (the whole path,
+measured with faults)."""
 
 import argparse
 import asyncio
@@ -123,6 +124,29 @@ def _cdc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from platform_resources.cli.stream_check import check_stream_path
+
+    def progress(path) -> None:
+        print(
+            f"round: {path.produced:,} of {args.events:,} events written, {len(path.silver_at):,} in Silver, "
+            f"{len(path.gold_at):,} in Gold; {path.runs} micro-batch runs",
+            flush=True,
+        )
+
+    summary = check_stream_path(args.events, args.rate, args.seed, progress)
+    silver, gold = summary["latency_s"]["silver"], summary["latency_s"]["gold"]
+    print(
+        f"{summary['produced']:,} events produced: {summary['bronze']:,} in stream Bronze, "
+        f"{summary['silver']:,} in Silver, {summary['lost']:,} lost, {summary['duplicated']:,} duplicated "
+        f"(faults: {summary['faults']}); latency to Silver p50 {silver['p50']} s, p99 {silver['p99']} s; "
+        f"to Gold p50 {gold['p50']} s, p99 {gold['p99']} s"
+    )
+    if args.json:
+        print(json.dumps(summary))
+    return 0 if summary["lost"] == 0 and summary["duplicated"] == 0 else 1
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     servers = commands.add_parser("servers", help="the embedded operational PostgreSQL and NATS JetStream")
     actions = servers.add_subparsers(dest="action", required=True)
@@ -157,6 +181,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     cdc.add_argument("--until-idle", action="store_true", required=True, help="stop when the slot is drained")
     cdc.add_argument("--json", action="store_true", help="end with a JSON summary line")
     cdc.set_defaults(run=_cdc)
+    check = stream_actions.add_parser(
+        "check",
+        help="the whole path (services -> outbox and CDC -> NATS -> Bronze -> Silver -> Gold) with the relay "
+        "and a consumer killed mid-way: loss, duplicates and latency",
+    )
+    check.add_argument("--events", type=int, required=True, help="events the services write (half each)")
+    check.add_argument("--rate", type=float, default=50.0, help="events per second written (default 50)")
+    check.add_argument("--seed", type=int, default=7)
+    check.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    check.set_defaults(run=_check)
     service = commands.add_parser("service", help="a domain service writing to its operational store")
     service_actions = service.add_subparsers(dest="action", required=True)
     write = service_actions.add_parser(

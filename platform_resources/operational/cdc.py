@@ -29,6 +29,8 @@ from platform_resources.stream.bus import connect, ensure_domain_stream, event_s
 
 BATCH_CHANGES = 1000
 #: Every CDC event id is a UUIDv5 in this namespace of (slot, commit LSN, change number).
+#: Every change event's type starts so (``cdc.<schema>.<table>``): row images, not domain events.
+CDC_EVENT_PREFIX = "cdc."
 CDC_NAMESPACE = uuid.UUID("5f0c6a52-2d8e-4c55-9e1c-6f3c1a9b7e40")
 OPS = {"INSERT": "c", "UPDATE": "u", "DELETE": "d"}
 _COLUMN = re.compile(r"(\w+)\[([^\]]+)\]:('(?:[^']|'')*'|\S+)")
@@ -48,7 +50,7 @@ class CapturedTable:
 
     @property
     def event_type(self) -> str:
-        return f"cdc.{self.schema}.{self.table}"
+        return f"{CDC_EVENT_PREFIX}{self.schema}.{self.table}"
 
 
 CUSTOMERS = CapturedTable("customers", "customers", "customers")
@@ -141,10 +143,13 @@ class CaptureSummary:
 
 def ensure_slot(conn: psycopg.Connection, table: CapturedTable) -> None:
     """Create the table's slot if it has none; changes are captured from that moment on."""
-    with conn.transaction():  # (a slot cannot be created in a transaction that wrote)
-        exists = conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (table.slot,))
-        if not exists.fetchone():
-            conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (table.slot,))
+    try:
+        with conn.transaction():  # (a slot cannot be created in a transaction that wrote)
+            exists = conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (table.slot,))
+            if not exists.fetchone():
+                conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (table.slot,))
+    except psycopg.errors.DuplicateObject:
+        pass  # another process created it meanwhile
 
 
 def ensure_capture(conn: psycopg.Connection, domain: str) -> None:

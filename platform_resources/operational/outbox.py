@@ -32,11 +32,25 @@ CREATE INDEX IF NOT EXISTS outbox_unsent ON {schema}.outbox (seq) WHERE sent_at 
 
 def ensure_store(conn: Connection, domain: str, tables_ddl: str) -> None:
     """Create the domain's schema, its business tables (``tables_ddl``, with ``{schema}``) and
-    its outbox, or keep them as they are."""
+    its outbox, or keep them as they are.
+
+    The DDL runs once, by one process: a store whose outbox exists (it is created last, in the
+    same transaction) is left alone, so no later caller takes the DDL's table locks (``ALTER
+    TABLE ... REPLICA IDENTITY`` would deadlock with a service's inserts)."""
     schema = sql.Identifier(domain)
+
+    def created() -> bool:
+        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{domain}.outbox",)).fetchone()
+        return bool(found and found[0])
+
     with conn.transaction():
-        # one creator at a time: concurrent CREATE ... IF NOT EXISTS can still collide in the catalog
+        if created():
+            return
+    with conn.transaction():
+        # one creator at a time; the one that waited finds the store made
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"meshhouse.store:{domain}",))
+        if created():
+            return
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
         for ddl in (tables_ddl, OUTBOX_DDL):
             conn.execute(sql.SQL(ddl).format(schema=schema))  # type: ignore[arg-type]
@@ -53,3 +67,10 @@ def record_event(cur: Cursor, domain: str, line: str, aggregate: tuple[str, str]
         (envelope["eventId"], *aggregate, envelope["eventType"], line),
     )
     return cur.fetchone() is not None
+
+
+def recorded_at(conn: Connection, domain: str, event_ids: list[str]) -> dict[str, float]:
+    """When each of ``event_ids`` was committed to the outbox (epoch seconds)."""
+    query = "SELECT id::text, extract(epoch FROM created_at) FROM {}.outbox WHERE id = ANY(%s::uuid[])"
+    rows = conn.execute(sql.SQL(query).format(sql.Identifier(domain)), (event_ids,)).fetchall()
+    return {event_id: float(at) for event_id, at in rows}

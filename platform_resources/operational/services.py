@@ -48,6 +48,13 @@ def events_of_day(domain: str, day: dt.date, events_per_day: int, seed: int) -> 
     return lines.sort("event_ts")
 
 
+def retimed(line: str, at: dt.datetime) -> str:
+    """The event ``line`` as emitted at ``at``: its envelope ``timestamp`` replaced (ms, UTC)."""
+    envelope = json.loads(line)
+    envelope["timestamp"] = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class Written:
     written: int  # events recorded with their change

@@ -1,5 +1,11 @@
 """The Silver event factory: a domain's Bronze events typed, deduplicated and held to contracts.
 
+File and stream Bronze are one population: an event landed both ways is kept once. Change
+events (CDC row images, ``cdc.<schema>.<table>``) are not domain events and are not typed here.
+Timeliness is measured on the events that came through the stream (``nats://`` sources), the
+live path the five-minute objective is for; a replayed or daily file is a batch delivery,
+whose lateness the products' freshness policies and partition freshness measure.
+
 A domain describes how it types its events (``EventTyping``): the struct its ``data``
 is parsed into (once per event), the SQL of its typed columns, the values to tokenize,
 and child products unnested from the same events (e.g. order items). The factory builds
@@ -33,6 +39,7 @@ from platform_resources.core.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RE
 from platform_resources.core.keys import IO_MANAGER_KEY, PARTITION_EXPR
 from platform_resources.core.partitions import DAILY
 from platform_resources.ingest.bronze import LANDING_DATE, bronze_keys
+from platform_resources.operational.cdc import CDC_EVENT_PREFIX
 from platform_resources.privacy.tokenize import token_macro_sql
 from platform_resources.quality.dimensions import quality_check_results, quality_check_specs
 from platform_resources.storage.iceberg_io import TableWindow
@@ -43,7 +50,7 @@ from platform_resources.storage.staging import (
     scratch_duckdb,
     stage_frame,
 )
-from platform_resources.stream.stream_bronze import stream_bronze_keys
+from platform_resources.stream.stream_bronze import STREAM_SOURCE_PREFIX, stream_bronze_keys
 
 #: Bronze columns the typing query sees (besides ``j``, the parsed ``data``).
 BRONZE_COLUMNS = [
@@ -60,7 +67,9 @@ BRONZE_COLUMNS = [
     LANDING_DATE,
     "raw",
 ]
-_KEY_COLUMNS = ["event_id", LANDING_DATE, "source_file", "line_number"]
+_KEY_COLUMNS = ["event_id", "event_type", LANDING_DATE, "source_file", "line_number"]
+#: Bronze rows the typing reads: the domain's events, not the change events captured beside them.
+_DOMAIN_EVENTS = f"event_type IS NULL OR NOT starts_with(event_type, '{CDC_EVENT_PREFIX}')"
 #: (landing day, file, line) of every copy of an event id but its first: what dedupe drops.
 _LATER_COPIES = f"""
 CREATE TABLE later_copies AS
@@ -177,7 +186,7 @@ def stage_events(
     con: duckdb.DuckDBPyConnection, typing: EventTyping, *sources: TableWindow | pl.DataFrame
 ) -> int:
     """Stage ``events`` and each child table of Bronze windows (file and stream Bronze, one
-    population: an event in both is kept once); returns the events staged.
+    population: an event in both is kept once); returns the later copies dropped.
 
     The key columns are read first (to find the later copies), then the raw lines once, by
     the typing query; they stay out of the staged tables (they are the bulk of a day's
@@ -195,7 +204,7 @@ def stage_events(
             listed = ", ".join(f"'{f}'" for f in files)
             con.execute(
                 f"CREATE TEMP VIEW {view} AS SELECT {', '.join(columns)} "
-                f"FROM read_parquet([{listed}], union_by_name = true)"
+                f"FROM read_parquet([{listed}], union_by_name = true) WHERE {_DOMAIN_EVENTS}"
             )
             con.execute(sql)
             con.execute(f"DROP VIEW {view}")
@@ -204,7 +213,7 @@ def stage_events(
             for part, source in zip(parts, present, strict=True):
                 con.register(part, _rows(source, columns))
             union = " UNION ALL ".join(f"SELECT * FROM {part}" for part in parts)
-            con.execute(f"CREATE TEMP VIEW {view} AS {union}")
+            con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM ({union}) WHERE {_DOMAIN_EVENTS}")
             con.execute(sql)
             con.execute(f"DROP VIEW {view}")
             for part in parts:
@@ -214,7 +223,7 @@ def stage_events(
             f"CREATE TABLE {child.table} AS "
             f"SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS {ROW_INDEX}, * FROM ({child.select_sql})"
         )
-    return con.execute("SELECT count(*) FROM events").fetchone()[0]
+    return con.execute("SELECT count(*) FROM later_copies").fetchone()[0]
 
 
 def _columns(contract: Contract) -> str:
@@ -240,11 +249,13 @@ def _extra_failures_sql(typing: EventTyping) -> str:
 
 
 def _timed_events(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.DataFrame | None:
-    """The staged events' timeliness columns, when the contract declares timeliness."""
+    """The timeliness columns of the staged events that came through the stream, when the
+    contract declares timeliness."""
     rule = contract.quality.timeliness
     if rule is None:
         return None
-    return con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events").pl()
+    live = f"starts_with(source_file, '{STREAM_SOURCE_PREFIX}')"
+    return con.sql(f"SELECT {rule.event_time}, {rule.available_at} FROM events WHERE {live}").pl()
 
 
 #: Staged events that broke a rule, each with every reason (``event_reasons`` by row index).
@@ -337,8 +348,7 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
     )
     def silver_events(bronze: TableWindow, stream: TableWindow) -> Iterator:
         with scratch_duckdb(f"{domain}-silver") as con:
-            read = sum(source.count() for source in (bronze, stream) if source.exists())
-            duplicates = read - stage_events(con, typing, bronze, stream)
+            duplicates = stage_events(con, typing, bronze, stream)
             child_outcomes = _audit_children(con, typing)
             outcome = _audit_events(con, typing)
             rejected = con.sql(_REJECTED_SQL).pl()

@@ -152,6 +152,8 @@ def _timeliness(contract: Contract, rows: pl.DataFrame | None) -> Measure:
 
 
 def _described(measure: Measure, contract: Contract) -> str:
+    if measure.unit == "minutes" and not measure.details["rows_checked"]:
+        return f"{measure.dimension} not measured for {contract.product_id}: no timed rows (no live events)"
     if measure.unit == "minutes":
         value = f"p95 {measure.measured:.1f} min, allowed at most {measure.threshold:g} min"
     else:

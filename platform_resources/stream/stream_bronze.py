@@ -34,6 +34,8 @@ from platform_resources.storage.iceberg_io import table_identifier
 from platform_resources.stream.bus import stream_name
 
 COMMITTED_SEQ = "meshhouse.stream.committed-seq"
+#: ``source_file`` of a row that came through the stream (a file's is its path or s3:// URI).
+STREAM_SOURCE_PREFIX = "nats://"
 #: An envelope is an event, not a payload store: larger messages are quarantined (the stream
 #: itself refuses messages over bus.MAX_MESSAGE_BYTES at publish).
 MAX_EVENT_BYTES = 256 * 1024
@@ -59,7 +61,7 @@ def stream_tables(domain: str) -> tuple[str, str]:
 
 
 def stream_source(domain: str) -> str:
-    return f"nats://{stream_name(domain)}"
+    return f"{STREAM_SOURCE_PREFIX}{stream_name(domain)}"
 
 
 def committed_seq(catalog: Catalog, identifier: str) -> int:

@@ -31,7 +31,7 @@ def _orders(n: int, prefix: str = "o") -> list[dict]:
     return [order_created(f"{prefix}-{i}", ts=f"{D}T{i % 24:02d}:00:00Z") for i in range(n)]
 
 
-def test_orders_made_to_break_completeness_timeliness_and_consistency_fail_those_checks(
+def test_orders_made_to_break_completeness_and_consistency_fail_those_checks_a_late_file_is_not_timed(
     home, instance
 ) -> None:
     """One run (a run costs ~30 s): each breach is a warning in orders' contracts."""
@@ -54,13 +54,10 @@ def test_orders_made_to_break_completeness_timeliness_and_consistency_fail_those
     assert rows("orders.silver_order_events") == 49
     assert rows("orders.silver_rejected") == 1
 
+    # a file of D landed days later is a batch delivery: timeliness is the live path's measure
     timeliness = check(result, "orders/silver/order_events", "timeliness")
-    bronze = read_table("orders.bronze_events").collect()
-    lags = ((bronze["ingested_at"] - bronze["event_ts"]).dt.total_seconds() / 60).to_list()
-    assert not timeliness.passed  # events of D became available days later
-    assert min(lags) - 0.01 <= timeliness.metadata["measured"].value <= max(lags) + 0.01
-    assert timeliness.metadata["threshold"].value == 5.0
-    assert timeliness.metadata["rows_late"].value == 50
+    assert timeliness.passed and timeliness.metadata["rows_checked"].value == 0
+    assert timeliness.description and "not measured" in timeliness.description
 
     consistency = check(result, "orders/silver/orders", "consistency_totals_match_items")
     assert not consistency.passed

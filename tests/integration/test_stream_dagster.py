@@ -78,6 +78,12 @@ def test_the_stream_sensor_runs_micro_batches_into_bronze_and_silver(
     lag = check(result, "orders/bronze/stream_events", "consumer_lag")
     assert lag.passed and lag.metadata["consumer_lag"].value == 0
     assert set(_silver_ids()) == valid_ids and _silver_ids().len() == len(valid_ids)
+    # timeliness is timed on the live events: the simulated day's earlier events came in late
+    silver = read_table("orders.silver_order_events").collect()
+    late = ((silver["ingested_at"] - silver["event_ts"]).dt.total_seconds() > 5 * 60).sum()
+    timeliness = check(result, "orders/silver/order_events", "timeliness")
+    assert timeliness.metadata["rows_checked"].value == silver.height
+    assert timeliness.metadata["rows_late"].value == late
 
     idle = _tick(instance, defs)
     assert isinstance(idle, dg.SkipReason)
