@@ -18,6 +18,8 @@ RUN := $(UV) run --frozen --no-sync
 DAGSTER_PORT ?= 3000
 DEMO_DAYS ?= 3
 DEMO_EVENTS_PER_DAY ?= 5000
+# per service, emitted live by `make run` (about one event a second in all)
+DEMO_LIVE_EVENTS_PER_DAY ?= 20000
 
 .PHONY: help env browser run demo test catalog slo bench governance lint format dagster-home clean
 
@@ -43,8 +45,14 @@ dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)"
 	@cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
+# The embedded PostgreSQL and NATS start under $(MESHHOUSE_HOME) (kept running afterwards:
+# `meshhouse servers down` stops them); the live services run beside Dagster and stop with it.
 run: env dagster-home
 	$(RUN) meshhouse simulate --if-empty --days $(DEMO_DAYS) --events-per-day $(DEMO_EVENTS_PER_DAY)
+	$(RUN) meshhouse servers up
+	$(RUN) meshhouse service run --events-per-day $(DEMO_LIVE_EVENTS_PER_DAY) >> "$(MESHHOUSE_HOME)/services.log" 2>&1 & \
+	services=$$!; trap 'kill $$services 2>/dev/null' EXIT INT TERM; \
+	echo "live services: pid $$services, log $(MESHHOUSE_HOME)/services.log"; \
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 demo: env dagster-home

@@ -98,6 +98,39 @@ def _service_write(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_run(args: argparse.Namespace) -> int:
+    import threading
+    import time
+
+    from platform_resources.operational.live import LiveTotals, run_live
+    from platform_resources.operational.servers import start_embedded_servers
+
+    start_embedded_servers()
+    stop = threading.Event()
+    if args.seconds:
+        threading.Timer(args.seconds, stop.set).start()
+    last = [0.0]
+
+    def progress(totals: LiveTotals) -> None:
+        if time.monotonic() - last[0] >= args.report_every:
+            last[0] = time.monotonic()
+            written = ", ".join(f"{d} {n:,}" for d, n in totals.written.items())
+            error = f"; last error: {totals.last_error}" if totals.failed_ticks else ""
+            relayed = f"{totals.relayed:,} relayed, {totals.changes:,} CDC changes"
+            print(f"live services: written {written}; {relayed}{error}", flush=True)
+
+    print(f"live services: emitting {args.events_per_day:,} events per day and service as their time comes")
+    try:
+        totals = run_live(args.events_per_day, seed=args.seed, stop=stop, progress=progress)
+    except KeyboardInterrupt:
+        return 0
+    summary = {"written": totals.written, "relayed": totals.relayed, "cdc_changes": totals.changes}
+    summary["failed_ticks"] = totals.failed_ticks
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
 def _relay(args: argparse.Namespace) -> int:
     from platform_resources.operational.relay import relay_until_idle
 
@@ -201,3 +234,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     write.add_argument("--seed", type=int, default=7)
     write.add_argument("--json", action="store_true", help="end with a JSON summary line")
     write.set_defaults(run=_service_write)
+    live = service_actions.add_parser(
+        "run",
+        help="every service live: today's simulated events emitted as their time comes, relayed and "
+        "captured onto the bus each second (the demo of make run)",
+    )
+    live.add_argument("--events-per-day", type=int, default=20000, help="per service (default 20000)")
+    live.add_argument("--seed", type=int, default=7)
+    live.add_argument("--seconds", type=float, help="stop after this long (default: run until interrupted)")
+    live.add_argument("--report-every", type=float, default=60.0, help="seconds between progress lines")
+    live.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    live.set_defaults(run=_service_run)

@@ -8,7 +8,9 @@ late file for an old day leaves it green. Here, for each recent day D of a produ
 - the product's last update of D;
 - D lags when an input changed after the product's D (or the product never had D): its
   lag is ``now - the input's update``, and the check fails once a lag exceeds the
-  contract's ``freshness_minutes``.
+  contract's ``freshness_minutes``. A day the product never had whose own day never
+  landed upstream is not behind: a forward window (orders' 30-day status horizon) reads
+  later days, but a day no event of which ever arrived has nothing to publish.
 
 The newest complete partition is the newest finished day whose product partition is
 not behind its inputs; its age (``now`` minus the day's end) is reported too. Each
@@ -106,7 +108,9 @@ def measure(
         ]
         changed = max(inputs, default=0.0)
         updated = own.get(day.isoformat())
-        behind = changed > 0 and (updated is None or changed > updated)
+        own_day = [by_day.get(day.isoformat(), 0.0) for by_day, (start, end) in upstream if start <= 0 <= end]
+        never_landed = updated is None and bool(own_day) and max(own_day) == 0.0
+        behind = changed > 0 and not never_landed and (updated is None or changed > updated)
         if behind:
             lags[day.isoformat()] = round((now.timestamp() - changed) / 60, 2)
         elif updated is not None and day < today and (newest_complete is None or day > newest_complete):

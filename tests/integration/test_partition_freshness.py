@@ -80,3 +80,13 @@ def test_each_location_evaluates_the_checks_by_sensor_and_by_hand_outside_its_la
         selection=dg.AssetSelection.checks(dg.AssetCheckKey(REVENUE.asset_key, "partition_freshness")),
     )
     assert [(e.asset_key, e.passed) for e in run.get_asset_check_evaluations()] == [(REVENUE.asset_key, True)]
+
+
+def test_a_day_that_never_landed_is_not_behind_the_later_days_its_window_reads() -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    horizon = dg.TimeWindowPartitionMapping(start_offset=0, end_offset=30)  # orders' status horizon
+    deps = [dg.AssetDep(SILVER, partition_mapping=horizon)]
+    later = _materialized(instance, SILVER, D)  # events of D; nothing ever landed for D - 1
+    lags = measure(instance, REVENUE.asset_key, deps, _at(later, 60)).lags_minutes
+    assert D.isoformat() in lags  # D has data the product never published: behind
+    assert (D - dt.timedelta(days=1)).isoformat() not in lags  # only its window saw D: not behind
