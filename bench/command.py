@@ -22,6 +22,7 @@ def _bench(args: argparse.Namespace) -> int:
         reps=1 if args.quick else args.reps,
         backfill_days=args.backfill_days or (3 if args.quick else 30),
         backfill_events=2_000 if args.quick else 5_000,
+        stream_events=2_000 if args.quick else 20_000,
     )
     print((out / "report.md").read_text())
     if args.json:
@@ -31,7 +32,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser(
-        "bench", help="benchmark Bronze -> Silver against the DuckDB limit and a pandas peer"
+        "bench",
+        help="benchmark Bronze -> Silver against the DuckDB limit and a pandas peer, and the stream path "
+        "against raw JetStream",
     )
     bench.add_argument("--quick", action="store_true", help="a small run (a few minutes)")
     bench.add_argument("--json", action="store_true", help="print the summary as one JSON object, last")

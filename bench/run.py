@@ -8,6 +8,7 @@ last line printed with ``--json`` is one JSON object for scripts.
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -117,7 +118,41 @@ def _runs(dagster_home: Path) -> int:
         return len(instance.get_runs())
 
 
-def run_bench(out: Path, sizes: list[int], reps: int, backfill_days: int, backfill_events: int) -> dict:
+def _stream(out: Path, events: int, rate: float) -> dict:
+    """The stream path against raw JetStream (``bench.stream``), on servers of its own home."""
+    home = out / "stream"
+    if home.exists():  # the outbox would skip events recorded by an earlier run
+        subprocess.run(
+            [str(BIN / "meshhouse"), "servers", "down"], env=_env(home), check=False, capture_output=True
+        )
+        shutil.rmtree(home)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.stream", str(events), str(rate)],
+            env=_env(home),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        subprocess.run(
+            [str(BIN / "meshhouse"), "servers", "down"], env=_env(home), check=False, capture_output=True
+        )
+    if done.returncode:
+        raise RuntimeError(f"bench stream failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_bench(
+    out: Path,
+    sizes: list[int],
+    reps: int,
+    backfill_days: int,
+    backfill_events: int,
+    stream_events: int = 2_000,
+    stream_rate: float = 200.0,
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     report: dict = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -201,6 +236,8 @@ def run_bench(out: Path, sizes: list[int], reps: int, backfill_days: int, backfi
         "seconds_per_partition": seconds / backfill_days,
         "runs": _runs(dagster_home),
     }
+    _log(f"stream: {stream_events:,} events outbox -> stream Bronze, against raw JetStream publish + consume")
+    report["stream"] = _stream(out, stream_events, stream_rate)
     report["summary"] = summarize(report)
     write_report(report, out)
     return report
@@ -217,6 +254,10 @@ def summarize(report: dict) -> dict:
         "peak_rss_mib": largest["platform"]["peak_rss_mib"],
         "overhead_ratio": round(report["overhead"]["overhead_ratio"], 3),
         "backfill_runs": report["backfill"]["runs"],
+        "stream_events_per_s": round(report["stream"]["platform"]["events_per_s"]),
+        "stream_ratio_to_limit": round(report["stream"]["ratio_to_limit"], 3),
+        "stream_latency_s": report["stream"]["platform"]["latency_s"],
+        "stream_limit_latency_s": report["stream"]["limit"]["latency_s"],
     }
     summary["targets_met"] = {
         "ratio_to_limit": summary["ratio_to_limit"] >= TARGETS["ratio_to_limit"],
@@ -262,11 +303,27 @@ def write_report(report: dict, out: Path) -> None:
         f"Backfill: {b['days']} days x {b['events_per_day']:,} events, landing to Gold, in "
         f"{b['runs']} run(s), {b['seconds']:.0f} s ({b['seconds_per_partition']:.1f} s per partition).",
         "",
+        _stream_line(report["stream"]),
+        "",
         "Targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in s["targets_met"].items()),
         "",
     ]
     (out / "report.md").write_text("\n".join(lines))
     _chart(report, out / "chart.png")
+
+
+def _stream_line(stream: dict) -> str:
+    platform, limit = stream["platform"], stream["limit"]
+    lat, raw = platform["latency_s"], limit["latency_s"]
+    return (
+        f"Stream path, {stream['events']:,} events: outbox -> stream Bronze "
+        f"{platform['events_per_s']:,.0f} events/s "
+        f"(relay {platform['relay_events_per_s']:,.0f}/s, consumer {platform['ingest_events_per_s']:,.0f}/s) "
+        f"against raw JetStream publish + consume {limit['events_per_s']:,.0f}/s "
+        f"({stream['ratio_to_limit']:.2f}x the limit); at {stream['rate']:,.0f} events/s, outbox commit to "
+        f"stream Bronze p50 {lat['p50']:.2f} s, p99 {lat['p99']:.2f} s (raw publish to receipt p50 "
+        f"{raw['p50']:.3f} s, p99 {raw['p99']:.3f} s)."
+    )
 
 
 def _chart(report: dict, path: Path) -> None:

@@ -70,13 +70,15 @@ def _latest_measures(instance: dg.DagsterInstance | None, key: dg.AssetKey) -> d
     """The latest measured value of the product's completeness and accuracy checks."""
     if instance is None:
         return {}
-    keys = [dg.AssetCheckKey(key, name) for name in (COMPLETENESS, ACCURACY)]
-    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     measured = {}
-    for check_key, record in records.items():
-        evaluation = record.evaluation
-        if evaluation is not None and "measured" in evaluation.metadata:
-            measured[check_key.name] = evaluation.metadata["measured"].value
+    for name in (COMPLETENESS, ACCURACY):
+        # the newest finished evaluation: a run in progress (a micro-batch) has only planned it
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(key, name), limit=5
+        )
+        evaluations = [r.evaluation for r in history if isinstance(r.evaluation, dg.AssetCheckEvaluation)]
+        if evaluations and "measured" in evaluations[0].metadata:
+            measured[name] = evaluations[0].metadata["measured"].value
     return measured
 
 

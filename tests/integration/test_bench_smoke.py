@@ -31,3 +31,10 @@ def test_quick_bench_reports_its_figures_as_json_markdown_and_chart(home, tmp_pa
     assert f"| 3,000 | {lines:,} | platform | 1 |" in (out / "report.md").read_text()
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "[bench " in done.stderr  # progress is shown while it runs
+    # the stream path, against raw JetStream publish + consume of the same messages
+    stream = report["stream"]
+    assert stream["ratio_to_limit"] == pytest.approx(
+        stream["platform"]["events_per_s"] / stream["limit"]["events_per_s"]
+    )
+    assert 0 < summary["stream_latency_s"]["p50"] <= summary["stream_latency_s"]["p99"]
+    assert "Stream path, 2,000 events: outbox -> stream Bronze" in (out / "report.md").read_text()
