@@ -52,7 +52,13 @@ def test_a_broken_domain_does_not_stop_the_others(home, tmp_path, s3_landing: S3
             s["name"]: s["sensorState"]["status"] for s in locations["payments"]["repositories"][0]["sensors"]
         }
         assert sensors == dict.fromkeys(
-            ["payments_landing_sensor", "payments_automation", "payments_partition_freshness"], "RUNNING"
+            [
+                "payments_landing_sensor",
+                "payments_stream_sensor",
+                "payments_automation",
+                "payments_partition_freshness",
+            ],
+            "RUNNING",
         )
 
         def paying_users_on_day() -> list[dict] | None:
