@@ -35,7 +35,7 @@ from platform_resources.contracts.specs import (
     product_spec,
     publish_if_passed,
 )
-from platform_resources.core.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY
+from platform_resources.core.automation import CHUNKED_BACKFILL, DUCKDB_POOL, RETRY, on_upstream_change
 from platform_resources.core.keys import IO_MANAGER_KEY, PARTITION_EXPR
 from platform_resources.core.partitions import DAILY
 from platform_resources.ingest.bronze import LANDING_DATE, bronze_keys
@@ -283,7 +283,14 @@ def _silver_specs(domain: str, typing: EventTyping) -> list[dg.AssetSpec]:
         metadata={PARTITION_EXPR: LANDING_DATE},
         deps=[bronze_events, stream_events],
     ).with_io_manager_key(IO_MANAGER_KEY)
-    return [*(product_spec(c, deps=[bronze_events, stream_events], kinds=kinds) for c in products), rejected]
+    # a day refreshes by automation when late stream events reach it (landing and micro-batch
+    # runs carry their own day to Silver themselves)
+    refresh = on_upstream_change()
+    specs = [product_spec(c, deps=[bronze_events, stream_events], kinds=kinds) for c in products]
+    return [
+        *(s.replace_attributes(automation_condition=refresh) for s in specs),
+        rejected.replace_attributes(automation_condition=refresh),
+    ]
 
 
 def _rejected_key(domain: str) -> dg.AssetKey:

@@ -22,7 +22,7 @@ import datetime as dt
 import fcntl
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
 import nats
@@ -69,8 +69,10 @@ class IngestSummary:
     lag: int = 0  # messages in the stream after committed_seq
     lag_s: float = 0.0  # how long the oldest of them has waited (0 when none waits)
     removed: int = 0  # sequences the stream no longer held when their turn came (limits, deletes)
+    first_seq: int = 0  # the first sequence this run committed (0 when it committed none)
+    days: list[str] = field(default_factory=list)  # the landing dates it committed rows to
 
-    def as_dict(self) -> dict[str, int | str]:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -231,6 +233,8 @@ async def _ingest(
             summary.bronze += commit.bronze
             summary.quarantined += commit.quarantined
             summary.already_committed += commit.already_committed
+            summary.first_seq = summary.first_seq or run.messages[0].seq
+            summary.days = sorted(set(summary.days) | {d.isoformat() for d in commit.days})
             summary.removed += run.end - start + 1 - len(run.messages)
             start = run.end + 1
             if progress:

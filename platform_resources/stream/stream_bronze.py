@@ -3,8 +3,12 @@
 
 Messages get the file path's envelope validation (``ingest/envelope.classify_lines``) and the
 same two tables' columns, so Silver reads files and stream alike: ``line_number`` is the
-message's stream sequence, ``source_file`` is ``nats://<stream>`` and ``landing_date`` the day
-the stream stored it. Before that, a message no line of a file could be is quarantined with its
+message's stream sequence, ``source_file`` is ``nats://<stream>``. ``landing_date`` is the day
+the event happened (its envelope's timestamp, UTC), as a file's folder names it, so an event
+published late (after midnight, or a producer replaying a past day) lands in its own day and
+Silver types it there; a quarantined message, or an event dated after the day the stream stored
+it or before the partitions begin, keeps the stored day (Silver then rejects the latter with its
+reason). Before that, a message no line of a file could be is quarantined with its
 reason: one holding a newline (a file would have made it several lines) or one over
 ``MAX_EVENT_BYTES``. Nothing is dropped.
 
@@ -25,8 +29,10 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
 from platform_resources.core.faults import kill_point
+from platform_resources.core.partitions import START_DATE
 from platform_resources.ingest.bronze import LANDING_DATE
 from platform_resources.ingest.envelope import classify_lines
 from platform_resources.storage.iceberg_append import append_with_position, table_property
@@ -34,6 +40,7 @@ from platform_resources.storage.iceberg_io import table_identifier
 from platform_resources.stream.bus import stream_name
 
 COMMITTED_SEQ = "meshhouse.stream.committed-seq"
+FIRST_DAY = dt.date.fromisoformat(START_DATE)
 #: ``source_file`` of a row that came through the stream (a file's is its path or s3:// URI).
 STREAM_SOURCE_PREFIX = "nats://"
 #: An envelope is an event, not a payload store: larger messages are quarantined (the stream
@@ -74,6 +81,15 @@ def resume_seq(catalog: Catalog, domain: str) -> int:
     return min(committed_seq(catalog, identifier) for identifier in stream_tables(domain)) + 1
 
 
+def sequences_between(catalog: Catalog, identifier: str, first: int, last: int) -> pl.Series:
+    """The stream sequences (``line_number``) the table holds in ``[first, last]``, every copy."""
+    if not catalog.table_exists(identifier):
+        return pl.Series("line_number", [], dtype=pl.Int64)
+    row_filter = And(GreaterThanOrEqual("line_number", first), LessThanOrEqual("line_number", last))
+    scan = catalog.load_table(identifier).scan(row_filter=row_filter, selected_fields=("line_number",))
+    return pl.from_arrow(scan.to_arrow())["line_number"]  # type: ignore[index]
+
+
 def _unfit_reason(data: bytes) -> str | None:
     if NEWLINE in data:
         return f"multi-line message: {data.count(NEWLINE) + 1} lines in one message"
@@ -97,7 +113,14 @@ def classify_messages(
         good, bad = classify_lines(0, [m.data for m in fit], source, day, ingested_at)
         seqs = pl.Series([m.seq for m in fit], dtype=pl.Int64)
         # classify_lines numbered the fit messages from 0: their sequences replace those numbers
-        valid.append(good.with_columns(line_number=seqs.gather(good["line_number"])))
+        event_day = pl.col("event_ts").dt.date()
+        in_range = event_day.is_between(FIRST_DAY, day)
+        valid.append(
+            good.with_columns(
+                line_number=seqs.gather(good["line_number"]),
+                landing_date=pl.when(in_range).then(event_day).otherwise(pl.col(LANDING_DATE)),
+            )
+        )
         bad = bad.with_columns(line_number=seqs.gather(bad["line_number"]))
         unfit = [
             {
@@ -124,6 +147,7 @@ class BatchCommit:
     bronze: int  # rows newly committed to the events table
     quarantined: int  # rows newly committed to the quarantine
     already_committed: int  # messages a table already held (redelivered after a crash)
+    days: frozenset[dt.date]  # the landing dates the new rows went to
 
 
 def commit_batch(
@@ -134,6 +158,7 @@ def commit_batch(
     first, last = messages[0].seq, messages[-1].seq
     frames = classify_messages(domain, messages, ingested_at)
     written: list[int] = []
+    days: set[dt.date] = set()
     for identifier, frame in zip(stream_tables(domain), frames, strict=True):
         committed = committed_seq(catalog, identifier)
         fresh = frame.filter(pl.col("line_number") > committed)
@@ -150,5 +175,6 @@ def commit_batch(
             properties={COMMITTED_SEQ: str(max(last, committed))},
         )
         written.append(fresh.height)
+        days.update(fresh[LANDING_DATE].unique().to_list())
         kill_point("stream-between-tables")
-    return BatchCommit(written[0], written[1], len(messages) - sum(written))
+    return BatchCommit(written[0], written[1], len(messages) - sum(written), frozenset(days))
