@@ -141,7 +141,7 @@ class _Batches:
         async def fetch() -> list[Msg]:
             try:
                 return await sub.fetch(self.batch_size, timeout=FETCH_WAIT_S)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nothing waits (fetch raises nats' TimeoutError or asyncio's)
                 return []
 
         return await _riding_out(fetch)

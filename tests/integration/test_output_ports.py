@@ -94,12 +94,13 @@ async def _messages(contract, day: dt.date) -> list[dict]:
             f"{stream_subject(contract, day)}.>", stream=stream_name(contract)
         )
         messages = []
-        while True:
+        while (await subscription.consumer_info()).num_pending:  # fetch until nothing is left
             try:
-                batch = await subscription.fetch(100, timeout=1)
-            except nats.errors.TimeoutError:
-                return messages
+                batch = await subscription.fetch(100, timeout=5)
+            except TimeoutError:  # nats' own TimeoutError is one, and fetch raises either
+                continue
             messages.extend(json.loads(m.data) for m in batch)
+        return messages
     finally:
         await client.close()
 
