@@ -3,12 +3,25 @@
 import asyncio
 import datetime as dt
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import nats
 import pytest
+from hypothesis import HealthCheck, settings
+
+#: Property-based tests: a hundred examples each in ``make test``; ``make reliability`` runs them
+#: again under the ``reliability`` profile (HYPOTHESIS_PROFILE), with far more.
+settings.register_profile(
+    "default",
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile("reliability", parent=settings.get_profile("default"), max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 DAY = dt.date(2026, 11, 20)
 #: Modules whose tests take minutes, longest first. They start first, so that on two

@@ -2,7 +2,8 @@
 
 Validation runs in DuckDB over a batch of lines so that one bad line never fails the
 batch: every line gets either parsed envelope columns or a quarantine reason.
-Required: ``eventId`` (a UUID string), ``eventType`` (a non-empty string), ``timestamp``
+A line over ``MAX_EVENT_BYTES`` is quarantined as oversized, unparsed (an envelope is an event,
+not a payload store). Required: ``eventId`` (a UUID string), ``eventType`` (a non-empty string), ``timestamp``
 (an ISO-8601 date-time string with an offset) and ``data`` (an object). Optional
 envelope fields must be strings when present.
 """
@@ -27,6 +28,8 @@ OPTIONAL_STRING_FIELDS = {
 #: RFC 3339's ISO-8601 profile: a date, a time and an explicit UTC offset.
 TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})"
 TIMESTAMP_REASON = "timestamp is not ISO-8601 (YYYY-MM-DDThh:mm:ss[.fff] with Z or an offset)"
+#: The largest line (or stream message) that is an event; a larger one is quarantined as oversized.
+MAX_EVENT_BYTES = 256 * 1024
 #: Rows per Arrow record batch handed to DuckDB (its unit of parallel work).
 SCAN_CHUNK_ROWS = 25000
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
@@ -69,6 +72,11 @@ def _reason_sql() -> str:
     JSON type named in a reason is computed only for the lines that break a rule.
     """
     rules = [
+        (
+            f"octet_length(raw) > {MAX_EVENT_BYTES}",
+            f"'oversized: ' || format('{{:,}}', octet_length(raw)) || ' bytes, over the "
+            f"{MAX_EVENT_BYTES:,}-byte limit of an event'",
+        ),
         ("text IS NULL", "'undecodable bytes: not valid UTF-8'"),
         ("CASE WHEN is_json THEN false ELSE trim(text) = '' END", "'empty line'"),  # trim is costly
         ("NOT is_json", "'not valid JSON'"),
@@ -113,7 +121,10 @@ FROM (
     SELECT *,
         CASE WHEN NOT is_json THEN false WHEN starts_with(text, '{{') THEN true
              ELSE starts_with(ltrim(text, ' ' || chr(9) || chr(10) || chr(13)), '{{') END AS is_object
-    FROM (SELECT *, coalesce(json_valid(text), false) AS is_json FROM lines)
+    FROM (
+        SELECT *, octet_length(raw) <= {MAX_EVENT_BYTES} AND coalesce(json_valid(text), false) AS is_json
+        FROM lines
+    )
 )
 """
 _CLASSIFY = (

@@ -25,6 +25,8 @@ from platform_resources.storage.s3 import s3_client, split_s3_uri
 DAY_DIR = re.compile(r"dt=(\d{4}-\d{2}-\d{2})")
 LINE_BATCH = 100_000
 READ_BUFFER = 1 << 20
+#: The UTF-8 byte-order mark, left out where it opens a file.
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,17 @@ def count_lines(path: Path | str) -> int:
 
 
 def iter_line_batches(path: Path | str, batch_lines: int = LINE_BATCH) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, raw lines without their line ending) in batches; numbering starts at 1."""
+    """(first line number, raw lines without their line ending) in batches; numbering starts at 1.
+
+    A UTF-8 byte-order mark opening the file (as Windows tools write) is an encoding marker, not
+    part of the first line: it is left out.
+    """
     first = 1
     batch: list[bytes] = []
     with open_landing(path) as f:
         for line in f:
+            if first == 1 and not batch:
+                line = line.removeprefix(UTF8_BOM)
             batch.append(line.rstrip(b"\r\n") if line.endswith(b"\n") else line)
             if len(batch) == batch_lines:
                 yield first, batch

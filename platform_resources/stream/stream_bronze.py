@@ -9,8 +9,8 @@ published late (after midnight, or a producer replaying a past day) lands in its
 Silver types it there; a quarantined message, or an event dated after the day the stream stored
 it or before the partitions begin, keeps the stored day (Silver then rejects the latter with its
 reason). Before that, a message no line of a file could be is quarantined with its
-reason: one holding a newline (a file would have made it several lines) or one over
-``MAX_EVENT_BYTES``. Nothing is dropped.
+reason: one holding a newline (a file would have made it several lines); one over
+``MAX_EVENT_BYTES`` is quarantined by the envelope validation, as a file's line is. Nothing is dropped.
 
 Each table keeps the last stream sequence it committed in its properties
 (``meshhouse.stream.committed-seq``), set in the same commit as its rows, and each commit's
@@ -43,9 +43,6 @@ COMMITTED_SEQ = "meshhouse.stream.committed-seq"
 FIRST_DAY = dt.date.fromisoformat(START_DATE)
 #: ``source_file`` of a row that came through the stream (a file's is its path or s3:// URI).
 STREAM_SOURCE_PREFIX = "nats://"
-#: An envelope is an event, not a payload store: larger messages are quarantined (the stream
-#: itself refuses messages over bus.MAX_MESSAGE_BYTES at publish).
-MAX_EVENT_BYTES = 256 * 1024
 NEWLINE = b"\n"
 
 
@@ -93,8 +90,6 @@ def sequences_between(catalog: Catalog, identifier: str, first: int, last: int) 
 def _unfit_reason(data: bytes) -> str | None:
     if NEWLINE in data:
         return f"multi-line message: {data.count(NEWLINE) + 1} lines in one message"
-    if len(data) > MAX_EVENT_BYTES:
-        return f"oversized: {len(data):,} bytes, over the {MAX_EVENT_BYTES:,}-byte limit of an event"
     return None
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import polars as pl
 
 from platform_resources.core.settings import get_paths
+from platform_resources.ingest.envelope import MAX_EVENT_BYTES
 from platform_resources.operational.servers import embedded_nats
 from platform_resources.storage.catalog import load_catalog
 from platform_resources.stream.bus import connect, stream_name
-from platform_resources.stream.stream_bronze import MAX_EVENT_BYTES
 from tests.conftest import envelope
 from tests.integration.conftest import BIN, REPO, run_command
 from tests.integration.test_orders_pipeline import MALFORMED
