@@ -21,12 +21,13 @@ DEMO_EVENTS_PER_DAY ?= 5000
 # per service, emitted live by `make run` (about one event a second in all)
 DEMO_LIVE_EVENTS_PER_DAY ?= 20000
 
-.PHONY: help env browser run demo test catalog slo bench governance lint format dagster-home clean
+.PHONY: help env browser run demo test reliability catalog slo bench governance lint format dagster-home clean
 
 help:
 	@echo "make run    - set up, simulate demo data, start Dagster (UI on :$(DAGSTER_PORT)) with sensors running"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make demo   - headless: simulate, materialize every asset for the landed days, print a summary"
+	@echo "make reliability - the fault-injection suite: crashes, concurrent writers, the fuzzer, properties"
 	@echo "make bench  - benchmark Bronze -> Silver against the DuckDB limit and a pandas peer"
 	@echo "make governance - contracts check against CONTRACTS_BASE (default HEAD~1) and the governance lint"
 	@echo "make catalog - write the static data catalog to \$$MESHHOUSE_HOME/catalog (index.html, index.json)"
@@ -65,6 +66,12 @@ browser:
 
 test: env browser
 	$(RUN) pytest -n 2 --dist worksteal --durations=15
+
+# Trials (kill -9 mid-run, concurrent writers, atheris), then the property tests with far more
+# examples; the table of trials, then the JSON summary as the last line.
+reliability: env
+	HYPOTHESIS_PROFILE=reliability $(RUN) pytest -q -p no:cacheprovider tests/unit/test_hostile_input.py
+	$(RUN) meshhouse reliability --json
 
 catalog: env
 	$(RUN) meshhouse catalog --out $(MESHHOUSE_HOME)/catalog

@@ -6,6 +6,7 @@ import datetime as dt
 
 
 def _maintenance_run(args: argparse.Namespace) -> int:
+    from platform_resources.products.output_ports import sweep_port_temporaries
     from platform_resources.storage.catalog import load_catalog
     from platform_resources.upkeep.table_maintenance import (
         MaintenancePolicy,
@@ -22,14 +23,17 @@ def _maintenance_run(args: argparse.Namespace) -> int:
     }
     policy = MaintenancePolicy(**{name: value for name, value in options.items() if value is not None})
     done, failed = [], 0
-    for identifier, result in maintain_catalog(load_catalog(), policy, dt.datetime.now(dt.UTC)):
+    now = dt.datetime.now(dt.UTC)
+    for identifier, result in maintain_catalog(load_catalog(), policy, now):
         if isinstance(result, Exception):
             print(f"{identifier}: FAILED {result!r}")
             failed += 1
         else:
             print(result.summary())
             done.append(result)
-    print("maintenance: " + ", ".join(f"{k} {v:,}" for k, v in maintenance_totals(done).items()))
+    swept = sweep_port_temporaries(now - dt.timedelta(days=policy.orphan_days))
+    totals = {**maintenance_totals(done), "port temporaries deleted": len(swept)}
+    print("maintenance: " + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
     return 1 if failed else 0
 
 

@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import time
 import uuid
 from dataclasses import asdict, dataclass
 
@@ -28,6 +29,8 @@ from platform_resources.core.settings import ODS_DATABASE, get_ods_url
 from platform_resources.stream.bus import connect, ensure_domain_stream, event_subject
 
 BATCH_CHANGES = 1000
+#: How long a capture waits for a slot another backend holds before it fails.
+SLOT_BUSY_PATIENCE_S = 30.0
 #: Every CDC event id is a UUIDv5 in this namespace of (slot, commit LSN, change number).
 #: Every change event's type starts so (``cdc.<schema>.<table>``): row images, not domain events.
 CDC_EVENT_PREFIX = "cdc."
@@ -159,13 +162,27 @@ def ensure_capture(conn: psycopg.Connection, domain: str) -> None:
             ensure_slot(conn, table)
 
 
+def _on_slot(conn: psycopg.Connection, sql: str, params: tuple) -> list[tuple]:
+    """``sql`` on the table's slot, waiting while another backend holds it: a capture killed a
+    moment ago keeps its slot until PostgreSQL notices the closed connection (seconds)."""
+    deadline = time.monotonic() + SLOT_BUSY_PATIENCE_S
+    while True:
+        try:
+            return conn.execute(sql, params).fetchall()
+        except psycopg.errors.ObjectInUse:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def _peek(conn: psycopg.Connection, table: CapturedTable) -> tuple[list[dict], str | None, int]:
     """(events, LSN to advance to, transactions) of the next whole transactions in the slot."""
-    rows = conn.execute(
+    rows = _on_slot(
+        conn,
         "SELECT lsn::text, data FROM pg_logical_slot_peek_changes(%s, NULL, %s, "
         "'include-timestamp', '1', 'skip-empty-xacts', '1')",
         (table.slot, BATCH_CHANGES),
-    ).fetchall()
+    )
     events: list[dict] = []
     pending: list[tuple[str, dict | None, dict | None]] = []
     advance_to, transactions = None, 0
@@ -207,7 +224,8 @@ async def _capture(table: CapturedTable) -> CaptureSummary:
                 for ack in acks:
                     summary.duplicates += bool((await ack).duplicate)
                 kill_point("cdc-after-publish")
-                conn.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (table.slot, advance_to))
+                advance = "SELECT pg_replication_slot_advance(%s, %s::pg_lsn)"
+                _on_slot(conn, advance, (table.slot, advance_to))
                 summary.changes += len(events)
                 summary.transactions += transactions
                 summary.batches += 1

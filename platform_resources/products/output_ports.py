@@ -32,6 +32,7 @@ from nats.js.api import StreamConfig
 
 from platform_resources.contracts.model import Contract
 from platform_resources.core.automation import CHUNKED_BACKFILL, RETRY, on_upstream_change
+from platform_resources.core.faults import kill_point
 from platform_resources.core.partitions import DAILY, window_dates, window_days
 from platform_resources.core.settings import get_export_root, get_nats_url, get_port_subject_prefix
 from platform_resources.products.input_ports import ProductRead
@@ -58,8 +59,24 @@ def write_file_port(contract: Contract, frame: pl.DataFrame, day: dt.date) -> tu
     temporary = f"{path}.{uuid.uuid4().hex}.tmp"
     rows = frame.filter(pl.col(contract.partition_column) == day)
     pq.write_table(rows.to_arrow(), temporary, filesystem=fs)
+    kill_point("port-before-rename")
     fs.move(temporary, path)  # a rename: readers see the old file or the new one, never half
     return path, rows.height
+
+
+def sweep_port_temporaries(older_than: dt.datetime) -> list[str]:
+    """Delete the file ports' temporaries (``*.tmp``) that a killed publish left, last modified
+    before ``older_than`` (younger ones may be a publish in progress); returns what was deleted."""
+    fs, root = pafs.FileSystem.from_uri(get_export_root().rstrip("/"))
+    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True, recursive=True))
+    stale = [
+        i.path
+        for i in infos
+        if i.type == pafs.FileType.File and i.path.endswith(".tmp") and i.mtime and i.mtime < older_than
+    ]
+    for path in stale:
+        fs.delete_file(path)
+    return stale
 
 
 def stream_name(contract: Contract) -> str:

@@ -6,6 +6,7 @@ import os
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from platform_resources.core.settings import Environment, get_environment, get_paths
 from platform_resources.storage.encryption import encrypt_buckets
@@ -34,11 +35,21 @@ def catalog_properties() -> dict[str, str]:
     return {"uri": f"sqlite:///{paths.catalog_db}", "warehouse": paths.warehouse.as_uri()}
 
 
+def sql_catalog(**properties: str) -> SqlCatalog:
+    """A SqlCatalog on ``properties``. Processes opening a fresh catalog database at once race
+    to create its tables (pyiceberg creates them when it finds none): the loser opens it again,
+    on the tables the winner created."""
+    try:
+        return SqlCatalog(CATALOG_NAME, **properties)
+    except (IntegrityError, ProgrammingError, OperationalError):
+        return SqlCatalog(CATALOG_NAME, **properties)
+
+
 def load_catalog() -> Catalog:
     """The catalog; in production mode its buckets are made encrypted at rest first (once)."""
     if get_environment() is Environment.PRODUCTION:
         encrypt_buckets()
-    return SqlCatalog(CATALOG_NAME, **catalog_properties())
+    return sql_catalog(**catalog_properties())
 
 
 def table_identifiers(catalog: Catalog) -> list[str]:

@@ -32,8 +32,10 @@ from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema, assign_fresh_schema_ids
 from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
+from sqlalchemy.exc import IntegrityError
 
 from platform_resources.contracts.parsing import load_contract
+from platform_resources.core.faults import kill_point
 from platform_resources.core.keys import CONTRACT_FILE, PARTITION_EXPR, REPO_ROOT
 from platform_resources.core.partitions import time_window_dates
 from platform_resources.storage.catalog import load_catalog
@@ -103,7 +105,12 @@ def ensure_table(
     ``schema`` is the contract's Iceberg schema (types, required flags, docs) where the
     product has a contract, else the first batch's Arrow schema.
     """
-    catalog.create_namespace_if_not_exists(identifier.split(".")[0])
+    namespace = identifier.split(".")[0]
+    try:
+        catalog.create_namespace_if_not_exists(namespace)
+    except IntegrityError:  # another writer created it between pyiceberg's check and its insert
+        if not catalog.namespace_exists(namespace):
+            raise
     try:
         return catalog.load_table(identifier)
     except NoSuchTableError:
@@ -173,8 +180,10 @@ def write_frames(
                                 append.append_data_file(data_file)
                                 written.append(data_file)
                         rows += batch.num_rows
+                kill_point("iceberg-before-commit")  # data files and manifests written, none committed
         except (CommitFailedException, ValidationException) as conflict:
             _commit_again(catalog, identifier, conflict, base, seen, first.schema, overwrite_filter, written)
+    kill_point("iceberg-after-commit")
     return catalog.load_table(identifier), rows
 
 

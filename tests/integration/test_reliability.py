@@ -1,0 +1,38 @@
+"""make test's selection of the reliability suite: concurrent writers on both catalogs with a
+reader in a loop, and a short fuzz run; `make reliability` runs them all, crashes included."""
+
+import json
+
+import pytest
+
+from tests.integration.conftest import run_command
+
+pytestmark = pytest.mark.integration
+
+
+def test_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothing(home, tmp_path) -> None:
+    out = run_command(
+        [
+            "meshhouse",
+            "reliability",
+            "--quick",
+            "--kinds",
+            "concurrency,fuzz",
+            "--fuzz-seconds",
+            "5",
+            "--work",
+            str(tmp_path / "work"),
+            "--json",
+        ],
+        home,
+    ).stdout
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["per_kind"]["concurrency"]["trials"] == 2  # SQLite and PostgreSQL catalogs
+    assert summary["per_kind"]["fuzz"]["trials"] == 1
+    assert (summary["passed"], summary["lost"], summary["duplicated"], summary["torn_reads"]) == (
+        summary["trials"],
+        0,
+        0,
+        0,
+    )
+    assert "| concurrency | sqlite: 8 writers of 8 days + 2 of one day" in out
