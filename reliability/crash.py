@@ -4,8 +4,10 @@ A clean run of the day gives the expected contents of every table and published 
 trial starts from the same landed files, kills the run (at a random time, which lands inside
 Bronze, Silver, dbt's Gold or a port publish, or at a random occurrence of a named kill point:
 files written but not committed, just committed, a port file written but not renamed), runs the
-day again to success, and compares: rows and contents equal the clean run's, no file the tables
-reference is missing, and a maintenance pass collects what the killed run left unreferenced.
+day again to success (after a tick of the platform's dead-run sensor, which fails the killed
+run and frees its pool slot, as the daemon would), and compares: rows and contents equal the
+clean run's, no file the tables reference is missing, and a maintenance pass collects what the
+killed run left unreferenced.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
+
 from platform_resources.core.faults import FAULT_TRACE, KILL_AT
+from platform_resources.upkeep.dead_runs import dead_run_sensor
 from reliability.evidence import Contents, file_health, lakehouse_contents, stale_port_files
 from reliability.trials import Trial, compare
 
@@ -155,6 +160,8 @@ class CrashBench:
                 detail="the run was not killed",
                 evidence=f"exit {killed.returncode}: {killed.tail()}",
             )
+        with dg.DagsterInstance.from_config(str(self.home / "dagster")) as instance:
+            dead_run_sensor(dg.build_sensor_context(instance=instance))  # the daemon's tick of it
         rerun = run_day(self.home, log, kill_after_s=RERUN_PATIENCE * self.clean_s)
         if rerun.returncode == -signal.SIGKILL:
             return Trial(

@@ -32,6 +32,7 @@ LONGEST_FIRST = (
     "test_contracts_ci.py",
     "test_isolation.py",
     "test_gdpr.py",
+    "test_reliability.py",
     "test_cli.py",
     "test_bench_smoke.py",
     "test_catalog.py",

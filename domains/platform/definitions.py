@@ -20,6 +20,7 @@ from domains.platform.silver import platform_silver_events
 from domains.platform.slo_report import slo_report_asset, slo_report_job, slo_report_schedule
 from platform_resources.location import domain_definitions
 from platform_resources.slo.alerting import build_alert_sensor
+from platform_resources.upkeep.dead_runs import dead_run_sensor
 
 defs = dg.Definitions.merge(
     domain_definitions(
@@ -39,6 +40,6 @@ defs = dg.Definitions.merge(
             maintenance_schedule,
             retention_schedule,
         ],
-        sensors=[build_alert_sensor(), gdpr_request_sensor],
+        sensors=[build_alert_sensor(), gdpr_request_sensor, dead_run_sensor],
     ),
 )

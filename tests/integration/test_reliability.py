@@ -1,5 +1,6 @@
-"""make test's selection of the reliability suite: concurrent writers on both catalogs with a
-reader in a loop, and a short fuzz run; `make reliability` runs them all, crashes included."""
+"""make test's selection of the reliability suite: one crash trial (an orders day killed at a
+random moment, then rerun), concurrent writers on both catalogs with a reader in a loop, and a
+short fuzz run; `make reliability` runs twenty crash trials and more of the rest."""
 
 import json
 
@@ -10,14 +11,16 @@ from tests.integration.conftest import run_command
 pytestmark = pytest.mark.integration
 
 
-def test_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothing(home, tmp_path) -> None:
+def test_a_crash_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothing(home, tmp_path) -> None:
     out = run_command(
         [
             "meshhouse",
             "reliability",
             "--quick",
             "--kinds",
-            "concurrency,fuzz",
+            "crash,concurrency,fuzz",
+            "--crashes",
+            "1",
             "--fuzz-seconds",
             "5",
             "--work",
@@ -27,6 +30,7 @@ def test_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothing(home,
         home,
     ).stdout
     summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["per_kind"]["crash"]["trials"] == 1
     assert summary["per_kind"]["concurrency"]["trials"] == 2  # SQLite and PostgreSQL catalogs
     assert summary["per_kind"]["fuzz"]["trials"] == 1
     assert (summary["passed"], summary["lost"], summary["duplicated"], summary["torn_reads"]) == (
