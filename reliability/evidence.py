@@ -3,12 +3,14 @@ order-free digest of their contents, and the data files a table's snapshots refe
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from platform_resources.core.settings import get_paths
+from platform_resources.core.settings import get_export_root
+from platform_resources.products.output_ports import port_temporaries
 from platform_resources.storage.catalog import load_catalog, table_identifiers
 from platform_resources.upkeep.table_maintenance import list_files, referenced_files
 
@@ -40,7 +42,7 @@ def lakehouse_contents() -> dict[str, Contents]:
         identifier: _contents(pl.from_arrow(catalog.load_table(identifier).scan().to_arrow()))  # type: ignore[arg-type]
         for identifier in table_identifiers(catalog)
     }
-    exports = get_paths().home / "exports"
+    exports = Path(get_export_root())
     for path in sorted(exports.rglob("*.parquet")) if exports.exists() else []:
         found[f"file:{path.relative_to(exports)}"] = _contents(pl.read_parquet(path))
     return found
@@ -65,7 +67,6 @@ def file_health() -> FileHealth:
     return FileHealth(missing, unreferenced)
 
 
-def stale_port_files() -> list[Path]:
-    """Port files a killed publish wrote and never renamed into place (``*.tmp``)."""
-    exports = get_paths().home / "exports"
-    return sorted(exports.rglob("*.tmp")) if exports.exists() else []
+def stale_port_files() -> list[str]:
+    """Port files a killed publish wrote and never renamed into place (``*.tmp``), of any age."""
+    return port_temporaries(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))

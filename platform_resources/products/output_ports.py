@@ -64,16 +64,22 @@ def write_file_port(contract: Contract, frame: pl.DataFrame, day: dt.date) -> tu
     return path, rows.height
 
 
-def sweep_port_temporaries(older_than: dt.datetime) -> list[str]:
-    """Delete the file ports' temporaries (``*.tmp``) that a killed publish left, last modified
-    before ``older_than`` (younger ones may be a publish in progress); returns what was deleted."""
+def port_temporaries(older_than: dt.datetime) -> list[str]:
+    """The file ports' temporaries (``*.tmp``) last modified before ``older_than``: what a killed
+    publish left (younger ones may be a publish in progress)."""
     fs, root = pafs.FileSystem.from_uri(get_export_root().rstrip("/"))
     infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True, recursive=True))
-    stale = [
+    return sorted(
         i.path
         for i in infos
         if i.type == pafs.FileType.File and i.path.endswith(".tmp") and i.mtime and i.mtime < older_than
-    ]
+    )
+
+
+def sweep_port_temporaries(older_than: dt.datetime) -> list[str]:
+    """Delete the ``port_temporaries`` older than ``older_than``; returns what was deleted."""
+    fs, _ = pafs.FileSystem.from_uri(get_export_root().rstrip("/"))
+    stale = port_temporaries(older_than)
     for path in stale:
         fs.delete_file(path)
     return stale
