@@ -28,6 +28,10 @@ _SYNC_BYTES = 16
 #: Personal data by shape, whatever its value: e-mail addresses and phone numbers.
 EMAIL_SHAPE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 PHONE_SHAPE = r"\+[1-9][0-9 ()-]{7,}[0-9]"
+#: A compressed file's raw bytes hold a short value by chance (a first name of three letters
+#: turned up in a deflated Avro block): there only longer matches count. Short values are
+#: still matched in the file's decoded content, which holds every value the file stores.
+MIN_MATCH_IN_ENCODED_BYTES = 8
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,17 @@ def decoded_parts(data: bytes) -> Iterator[tuple[str, bytes]]:
 
 
 def scan_content(name: str, data: bytes, pattern: re.Pattern[bytes]) -> set[Finding]:
-    """Every match of ``pattern`` in one file's content, one finding per (value, where)."""
+    """Every match of ``pattern`` in one file's content, one finding per (value, where).
+
+    In the raw bytes of a Parquet or Avro file a match shorter than
+    ``MIN_MATCH_IN_ENCODED_BYTES`` is chance, not a finding; its decoded parts are searched whole.
+    """
+    encoded = data[:4] in (b"PAR1", _AVRO_MAGIC)
     return {
         Finding(name, match.group().decode(errors="replace"), where)
         for where, part in decoded_parts(data)
         for match in pattern.finditer(part)
+        if not (encoded and where == "bytes" and len(match.group()) < MIN_MATCH_IN_ENCODED_BYTES)
     }
 
 

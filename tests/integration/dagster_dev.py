@@ -26,7 +26,7 @@ LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name lo
 } } } } }"""
 RUN_ERRORS = """query($runId: ID!) { logsForRun(runId: $runId) { ... on EventConnection { events {
   ... on MessageEvent { level stepKey message }
-  ... on ErrorEvent { error { message } }
+  ... on ErrorEvent { error { message cause { message cause { message } } } }
   ... on AssetCheckEvaluationEvent { evaluation { checkName success assetKey { path } } }
 } } } }"""
 
@@ -70,13 +70,22 @@ def failure_reasons(port: int, runs: list[dict]) -> list[str]:
             if evaluation and not evaluation["success"]:
                 what = f"check {'/'.join(evaluation['assetKey']['path'])}:{evaluation['checkName']} failed"
             elif event.get("error"):
-                what = event["error"]["message"].strip()
+                what = _chain(event["error"])
             elif event.get("level") == "ERROR":
                 what = event["message"]
             else:
                 continue
             reasons.append(f"run {run['runId'][:8]} step {event.get('stepKey')}: {what}")
     return reasons
+
+
+def _chain(error: dict[str, Any]) -> str:
+    """An error's message followed by its causes' (a retried step's own error is its cause)."""
+    messages = []
+    while error:
+        messages.append(error["message"].strip())
+        error = error.get("cause")
+    return " <- ".join(messages)
 
 
 def wait_for(probe: Callable[[], T | None], *, timeout_s: float, what: str, every_s: float = 3) -> T:
