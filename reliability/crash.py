@@ -96,6 +96,21 @@ def run_day(
     return Run(time.monotonic() - started, proc.returncode, log)
 
 
+def killed_steps(instance: dg.DagsterInstance) -> list[str]:
+    """The steps of the latest run that started and neither succeeded nor failed: where it died."""
+    run = instance.get_runs(limit=1)[0]
+    started, ended = [], set()
+    for record in instance.all_logs(run.run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started.append(event.step_key)
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            ended.add(event.step_key)
+    return [step for step in started if step not in ended]
+
+
 def _meshhouse(args: list[str], home: Path, log: Path) -> int:
     return _command([str(Path(sys.executable).parent / "meshhouse"), *args], home, log).wait()
 
@@ -161,6 +176,7 @@ class CrashBench:
                 evidence=f"exit {killed.returncode}: {killed.tail()}",
             )
         with dg.DagsterInstance.from_config(str(self.home / "dagster")) as instance:
+            inside = ", ".join(killed_steps(instance)) or "no step"
             dead_run_sensor(dg.build_sensor_context(instance=instance))  # the daemon's tick of it
         rerun = run_day(self.home, log, kill_after_s=RERUN_PATIENCE * self.clean_s)
         if rerun.returncode == -signal.SIGKILL:
@@ -187,7 +203,10 @@ class CrashBench:
                 f"maintenance left {after.unreferenced} unreferenced files, {len(stale_after)} stale"
             )
         problems += [f"after maintenance: {d}" for d in differ2]
-        detail = f"killed after {killed.seconds:.1f}s; rerun equals the clean run; {left} leftovers collected"
+        detail = (
+            f"killed after {killed.seconds:.1f}s in {inside}; rerun equals the clean run; "
+            f"{left} leftovers collected"
+        )
         return Trial(
             "crash",
             name,

@@ -4,7 +4,9 @@ asset check.
 
 Check metadata keys: ``rows_checked``, ``failing_rows``, ``failing_ratio``,
 ``max_failing_ratio``, ``failure_counts`` (per column and rule) and ``failure_sample``
-(at most ``SAMPLE_ROWS`` failure cases).
+(at most ``SAMPLE_ROWS`` failure cases). A failing value is shown there and in a rejected
+row's reason as ``core.redaction`` allows: never a personal column's, never an e-mail address
+or phone number.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import polars as pl
 
 from platform_resources.contracts.model import CONTRACT_CHECK, SAMPLE_ROWS, Contract, ContractError
 from platform_resources.core.markdown_table import markdown_table
+from platform_resources.core.redaction import WITHHELD, redacted
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class ContractOutcome:
 
     def with_failures(self, failure_cases: pl.DataFrame) -> ContractOutcome:
         """This outcome with more failure cases (rules checked outside the contract's schema)."""
-        extra = failure_cases.cast(FAILURE_CASES_SCHEMA)  # type: ignore[arg-type]
+        extra = _shown(failure_cases.cast(FAILURE_CASES_SCHEMA), self.contract)  # type: ignore[arg-type]
         return dataclasses.replace(self, failure_cases=pl.concat([self.failure_cases, extra]))
 
     def reasons(self) -> pl.DataFrame:
@@ -114,6 +117,18 @@ class ContractOutcome:
 FAILURE_CASES_SCHEMA = {"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64}
 
 
+def _shown(cases: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """The failure cases as they may be shown (check metadata, rejection reasons): a personal
+    column's value withheld, e-mail addresses and phone numbers in any other redacted."""
+    personal = [c.name for c in contract.columns if c.pii]
+    return cases.with_columns(
+        pl.when(pl.col("column").is_in(personal) & pl.col("failure_case").is_not_null())
+        .then(pl.lit(WITHHELD))
+        .otherwise(redacted(pl.col("failure_case")))
+        .alias("failure_case")
+    )
+
+
 def hold_to_contract(frame: pl.DataFrame, contract: Contract, check_unique: bool = True) -> ContractOutcome:
     """Validate every row; a frame whose columns or types differ from the contract is an error.
 
@@ -129,8 +144,11 @@ def hold_to_contract(frame: pl.DataFrame, contract: Contract, check_unique: bool
         contract.pandera_schema(check_unique).validate(frame, lazy=True)
         cases = pl.DataFrame(schema=FAILURE_CASES_SCHEMA)
     except pa.errors.SchemaErrors as err:
-        cases = err.failure_cases.select(
-            "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64)
+        cases = _shown(
+            err.failure_cases.select(
+                "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64)
+            ),
+            contract,
         )
     return ContractOutcome(contract=contract, rows_checked=frame.height, failure_cases=cases)
 

@@ -25,9 +25,6 @@ import pyarrow.parquet as pq
 _WORD = r"A-Za-z0-9._%+@-"
 _AVRO_MAGIC = b"Obj\x01"
 _SYNC_BYTES = 16
-#: Personal data by shape, whatever its value: e-mail addresses and phone numbers.
-EMAIL_SHAPE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-PHONE_SHAPE = r"\+[1-9][0-9 ()-]{7,}[0-9]"
 #: A compressed file's raw bytes hold a short value by chance (a first name of three letters
 #: turned up in a deflated Avro block): there only longer matches count. Short values are
 #: still matched in the file's decoded content, which holds every value the file stores.

@@ -18,12 +18,11 @@ import polars as pl
 import pytest
 
 from platform_resources.cli.demo import run_demo
+from platform_resources.core.redaction import EMAIL_SHAPE, PHONE_SHAPE
 from platform_resources.core.settings import DEV_TOKEN_KEY
 from platform_resources.ingest.landing import write_landing_file
 from platform_resources.mesh.workspace import domain_module, domain_names, simulated_domains
 from platform_resources.privacy.pii_scan import (
-    EMAIL_SHAPE,
-    PHONE_SHAPE,
     files_under,
     scan_files,
     value_pattern,
