@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-KINDS = ("crash", "concurrency", "fuzz")
+KINDS = ("crash", "concurrency", "services", "fuzz")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -29,6 +29,7 @@ def _reliability(args: argparse.Namespace) -> int:
     from reliability.concurrency import concurrency_trials
     from reliability.crash import crash_trials
     from reliability.fuzz import fuzz_trial
+    from reliability.services import services_trials
     from reliability.trials import Report, summary
 
     kinds = [k for k in args.kinds.split(",") if k]
@@ -44,6 +45,9 @@ def _reliability(args: argparse.Namespace) -> int:
                 report.add(trial)
         if "concurrency" in kinds:
             for trial in concurrency_trials(work / "concurrency", quick=args.quick):
+                report.add(trial)
+        if "services" in kinds:
+            for trial in services_trials(work / "services", quick=args.quick, seed=args.seed):
                 report.add(trial)
         if "fuzz" in kinds:
             report.add(fuzz_trial(work / "fuzz", fuzz_seconds))

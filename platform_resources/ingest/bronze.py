@@ -22,6 +22,7 @@ from platform_resources.core.partitions import DAILY, window_dates, window_days
 from platform_resources.ingest.envelope import classify_lines
 from platform_resources.ingest.landing import count_lines, iter_line_batches, landing_files
 from platform_resources.storage.iceberg_io import count_rows, table_identifier
+from platform_resources.storage.outages import reporting_outages
 
 LANDING_DATE = "landing_date"
 LINE_ACCOUNTING = "line_accounting"
@@ -69,6 +70,7 @@ def build_bronze_assets(domain: str, owner: str) -> dg.AssetsDefinition:
         backfill_policy=CHUNKED_BACKFILL,
         retry_policy=RETRY,
     )
+    @reporting_outages
     def bronze(context: dg.AssetExecutionContext) -> Iterator[dg.Output | dg.AssetCheckResult]:
         ingested_at = dt.datetime.now(dt.UTC)
         days = window_days(context)

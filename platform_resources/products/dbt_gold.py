@@ -52,6 +52,7 @@ from platform_resources.storage.iceberg_io import (
     write_frames,
     written_metadata,
 )
+from platform_resources.storage.outages import reporting_outages
 
 #: A partition window: [start, end) days.
 Window = tuple[dt.date, dt.date]
@@ -150,6 +151,7 @@ def build_dbt_gold_assets(
         op_tags={DAGSTER_DBT_SELECT_METADATA_KEY: "fqn:*", DAGSTER_DBT_EXCLUDE_METADATA_KEY: ""},
         allow_arbitrary_check_specs=True,
     )
+    @reporting_outages
     def gold(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         yield from project_run.build_and_publish(context, dbt)
 

@@ -20,6 +20,7 @@ from platform_resources.core.automation import CHUNKED_BACKFILL, RETRY, on_upstr
 from platform_resources.core.partitions import DAILY, window_dates
 from platform_resources.products.input_ports import CONSUMES, ProductRead, consumed
 from platform_resources.quality.dimensions import quality_check_results, quality_check_specs
+from platform_resources.storage.outages import reporting_outages
 
 #: The rows for the days of ``window`` from the inputs, by product name (each read over its lookback).
 Compute = Callable[[tuple[dt.date, dt.date], Mapping[str, pl.DataFrame]], pl.DataFrame]
@@ -44,6 +45,7 @@ def build_derived_product(
         backfill_policy=CHUNKED_BACKFILL,
         retry_policy=RETRY,
     )
+    @reporting_outages
     def derived(context: dg.AssetExecutionContext) -> Iterator:
         window = window_dates(context)
         inputs = {read.contract.name: read.read(window) for read in reads}

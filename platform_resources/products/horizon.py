@@ -18,6 +18,7 @@ from platform_resources.contracts.specs import product_spec, publish_if_passed
 from platform_resources.core.automation import CHUNKED_BACKFILL, RETRY, refresh_when_upstream_changes
 from platform_resources.core.partitions import DAILY, window_dates
 from platform_resources.quality.dimensions import quality_check_results, quality_check_specs
+from platform_resources.storage.outages import reporting_outages
 
 #: The state of the entities created in ``window``, from the events of the window and its horizon.
 StateFunction = Callable[[pl.DataFrame, tuple[dt.date, dt.date]], pl.DataFrame]
@@ -51,6 +52,7 @@ def build_horizon_product(
         backfill_policy=CHUNKED_BACKFILL,
         retry_policy=RETRY,
     )
+    @reporting_outages
     def horizon_product(context: dg.AssetExecutionContext, events: pl.LazyFrame) -> Iterator:
         rows = state(events.collect(), window_dates(context))
         outcome = hold_to_contract(rows, contract)

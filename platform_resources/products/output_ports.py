@@ -37,6 +37,7 @@ from platform_resources.core.partitions import DAILY, window_dates, window_days
 from platform_resources.core.settings import get_export_root, get_nats_url, get_port_subject_prefix
 from platform_resources.products.input_ports import ProductRead
 from platform_resources.storage.encryption import encrypt_buckets
+from platform_resources.storage.outages import reporting_outages
 
 PORT_LAYER = "port"
 
@@ -145,6 +146,7 @@ def _port_asset(contract: Contract, port_type: str) -> dg.AssetsDefinition:
         backfill_policy=CHUNKED_BACKFILL,
         retry_policy=RETRY,
     )
+    @reporting_outages
     def port(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         frame = read.read(window_dates(context))
         days = window_days(context)

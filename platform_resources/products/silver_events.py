@@ -43,6 +43,7 @@ from platform_resources.operational.cdc import CDC_EVENT_PREFIX
 from platform_resources.privacy.tokenize import token_macro_sql
 from platform_resources.quality.dimensions import quality_check_results, quality_check_specs
 from platform_resources.storage.iceberg_io import TableWindow
+from platform_resources.storage.outages import reporting_outages
 from platform_resources.storage.staging import (
     ROW_INDEX,
     frames,
@@ -353,6 +354,7 @@ def build_silver_event_assets(domain: str, typing: EventTyping) -> dg.AssetsDefi
         retry_policy=RETRY,
         pool=DUCKDB_POOL,
     )
+    @reporting_outages
     def silver_events(bronze: TableWindow, stream: TableWindow) -> Iterator:
         with scratch_duckdb(f"{domain}-silver") as con:
             duplicates = stage_events(con, typing, bronze, stream)

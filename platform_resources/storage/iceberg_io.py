@@ -39,6 +39,7 @@ from platform_resources.core.faults import kill_point
 from platform_resources.core.keys import CONTRACT_FILE, PARTITION_EXPR, REPO_ROOT
 from platform_resources.core.partitions import time_window_dates
 from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.outages import not_committed
 from platform_resources.storage.pyiceberg_internals import (
     append_producer,
     check_schema_compatible,
@@ -395,14 +396,15 @@ class IcebergPolarsIOManager(dg.ConfigurableIOManager):
                 f"metadata {{'{PARTITION_EXPR}': '<date column>'}} to be stored in Iceberg"
             )
         contract_file = (context.definition_metadata or {}).get(CONTRACT_FILE)
-        table, rows = write_frames(
-            load_catalog(),
-            identifier,
-            obj,
-            partition_column=partition_column,
-            window=window,
-            schema=load_contract(REPO_ROOT / contract_file).iceberg_schema() if contract_file else None,
-        )
+        with not_committed([context.asset_key], context):
+            table, rows = write_frames(
+                load_catalog(),
+                identifier,
+                obj,
+                partition_column=partition_column,
+                window=window,
+                schema=load_contract(REPO_ROOT / contract_file).iceberg_schema() if contract_file else None,
+            )
         context.add_output_metadata(written_metadata(identifier, table, rows))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame | TableWindow:
@@ -411,15 +413,17 @@ class IcebergPolarsIOManager(dg.ConfigurableIOManager):
         metadata = (upstream.definition_metadata if upstream else None) or {}
         if context.dagster_type.typing_type is TableWindow:
             return TableWindow(identifier, metadata.get(PARTITION_EXPR), partition_window(context))
-        try:
-            lf = read_table(
-                identifier,
-                partition_column=metadata.get(PARTITION_EXPR),
-                window=partition_window(context),
-            )
-        except NoSuchTableError as exc:
-            raise dg.DagsterInvariantViolationError(
-                f"table {identifier} does not exist yet: materialize "
-                f"{context.asset_key.to_user_string()} first"
-            ) from exc
-        return lf if context.dagster_type.typing_type is pl.LazyFrame else lf.collect()
+        reading = f"anything of this step (its input {context.asset_key.to_user_string()} could not be read)"
+        with not_committed(reading, context):
+            try:
+                lf = read_table(
+                    identifier,
+                    partition_column=metadata.get(PARTITION_EXPR),
+                    window=partition_window(context),
+                )
+            except NoSuchTableError as exc:
+                raise dg.DagsterInvariantViolationError(
+                    f"table {identifier} does not exist yet: materialize "
+                    f"{context.asset_key.to_user_string()} first"
+                ) from exc
+            return lf if context.dagster_type.typing_type is pl.LazyFrame else lf.collect()

