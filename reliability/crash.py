@@ -64,7 +64,9 @@ def home_env(home: Path) -> Iterator[None]:
             os.environ["MESHHOUSE_HOME"] = saved
 
 
-def _command(args: list[str], home: Path, log: Path, extra: dict[str, str] | None = None) -> subprocess.Popen:
+def command_in_home(
+    args: list[str], home: Path, log: Path, extra: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = {**os.environ, "MESHHOUSE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), **(extra or {})}
     if KILL_AT not in (extra or {}):
         env.pop(KILL_AT, None)
@@ -87,7 +89,7 @@ def run_day(
     if trace:
         extra[FAULT_TRACE] = str(trace)
     started = time.monotonic()
-    proc = _command([sys.executable, "-m", "reliability.worker", DOMAIN, DAY], home, log, extra)
+    proc = command_in_home([sys.executable, "-m", "reliability.worker", DOMAIN, DAY], home, log, extra)
     try:
         proc.wait(timeout=kill_after_s)
     except subprocess.TimeoutExpired:
@@ -111,8 +113,8 @@ def killed_steps(instance: dg.DagsterInstance) -> list[str]:
     return [step for step in started if step not in ended]
 
 
-def _meshhouse(args: list[str], home: Path, log: Path) -> int:
-    return _command([str(Path(sys.executable).parent / "meshhouse"), *args], home, log).wait()
+def meshhouse_in_home(args: list[str], home: Path, log: Path) -> int:
+    return command_in_home([str(Path(sys.executable).parent / "meshhouse"), *args], home, log).wait()
 
 
 @dataclass
@@ -141,7 +143,7 @@ class CrashBench:
             "--seed",
             str(self.seed),
         ]
-        if _meshhouse(simulate, self.pristine, log):
+        if meshhouse_in_home(simulate, self.pristine, log):
             raise RuntimeError(f"could not land the trial's day: {log}")
         self.reset()
         trace = self.work / "points.trace"
@@ -193,7 +195,7 @@ class CrashBench:
             lost, duplicated, differ = compare(self.expected, lakehouse_contents())
             health = file_health()
             left = health.unreferenced + len(stale_port_files())
-            swept = _meshhouse(["maintenance", "run", "--orphan-days", "0"], self.home, log)
+            swept = meshhouse_in_home(["maintenance", "run", "--orphan-days", "0"], self.home, log)
             after = file_health()
             stale_after = stale_port_files()
             lost2, duplicated2, differ2 = compare(self.expected, lakehouse_contents())

@@ -32,13 +32,14 @@ from platform_resources.core.faults import FAULT_TRACE, PAUSE_AT
 from platform_resources.operational.s3_server import EmbeddedS3
 from platform_resources.operational.servers import EmbeddedPostgres
 from reliability.crash import DAY, DOMAIN, REPO, killed_steps
+from reliability.disk_full import disk_full_trials
 from reliability.evidence import Contents, file_health, lakehouse_contents
+from reliability.paused_runs import RUN_PATIENCE_S, AfterOutage, failure_messages, wait_until_paused
 from reliability.trials import Trial, compare
 
 #: How long the S3 server stays away: longer than a step's first retry delay (10 s), shorter
 #: than its bound, so the platform's own retries are what bring the run through.
 S3_OUTAGE_S = 12
-RUN_PATIENCE_S = 600
 TOKEN_KEY = "reliability-trial-key"
 
 
@@ -118,19 +119,6 @@ def _worker(settings: dict[str, str], log: Path, extra: dict[str, str]) -> subpr
         )
 
 
-def _wait_until_stopped(proc: subprocess.Popen, timeout_s: float) -> bool:
-    """True once the process is stopped (paused at its point); False if it ended or took too long."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        state = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state == "T":
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @dataclass(frozen=True)
 class Outage:
     name: str
@@ -201,7 +189,7 @@ class ServicesBench:
         settings = self._home(f"trial_{number}")
         log = self.work / f"trial-{number}.log"
         proc = _worker(settings, log, {PAUSE_AT: f"iceberg-before-commit#{nth}"})
-        if not _wait_until_stopped(proc, RUN_PATIENCE_S):
+        if not wait_until_paused(proc, RUN_PATIENCE_S):
             return Trial(
                 "services", name, False, detail="the run never reached its pause point", evidence=f"log {log}"
             )
@@ -221,48 +209,12 @@ class ServicesBench:
             )
         self.stack.start()  # whatever the outage left stopped is back
         with environment(settings):
-            failures = _failure_messages(Path(settings["MESHHOUSE_HOME"]) / "dagster")
+            failures = failure_messages(Path(settings["MESHHOUSE_HOME"]) / "dagster")
             rerun = 0 if code == 0 else _worker(settings, log, {}).wait(timeout=RUN_PATIENCE_S)
-            lost, duplicated, differ = compare(self.expected, lakehouse_contents())
-            health = file_health()
-        problems = [*differ, *(f"missing file {p}" for p in health.missing)]
-        problems += [
-            f"{m[:160]}: does not say what was not committed" for m in failures if "not committed" not in m
-        ]
-        if rerun:
-            problems.append("the rerun after the outage failed")
-        outcome = "came through on its retries" if code == 0 else "failed, then the rerun finished it"
-        detail = (
-            f"paused in {inside}; {outcome}; {len(failures)} step failures said what was not committed; "
-            "contents equal the clean run's"
-        )
-        return Trial(
-            "services",
-            name,
-            not problems,
-            lost,
-            duplicated,
-            detail=detail if not problems else "; ".join(problems[:3]),
-            evidence=f"log {log}" if problems else "",
-        )
-
-
-def _failure_messages(dagster_home: Path) -> list[str]:
-    """The error messages of every failed or retried step of every run on the instance."""
-    kinds = (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_UP_FOR_RETRY)
-    messages = []
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        for run in instance.get_runs():
-            for record in instance.all_logs(run.run_id):
-                event = record.dagster_event
-                if event is None or event.event_type not in kinds:
-                    continue
-                error, chain = event.event_specific_data.error, []
-                while error is not None:  # the step's own error is a cause of Dagster's wrappers
-                    chain.append(error.message.strip())
-                    error = error.cause
-                messages.append(" <- ".join(chain) or record.message)
-    return messages
+            after = AfterOutage(
+                inside, code, rerun, failures, *compare(self.expected, lakehouse_contents()), file_health()
+            )
+        return after.verdict(name, log)
 
 
 def services_trials(work: Path, *, quick: bool, seed: int) -> Iterator[Trial]:
@@ -271,9 +223,10 @@ def services_trials(work: Path, *, quick: bool, seed: int) -> Iterator[Trial]:
         f"services: clean production run, {bench.commits} commits, {len(bench.expected)} tables", flush=True
     )
     rng = random.Random(seed)
+    rounds = 1 if quick else 3
     try:
-        rounds = 1 if quick else 3
         for number, outage in enumerate(o for _ in range(rounds) for o in OUTAGES):
             yield bench.trial(number, outage, rng)
     finally:
         bench.stack.stop()
+    yield from disk_full_trials(work / "disk", rounds, seed)

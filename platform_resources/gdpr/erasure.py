@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo, IsNull
 from pyiceberg.table import Table
@@ -60,6 +61,7 @@ from platform_resources.mesh.workspace import products_by_table
 from platform_resources.privacy.audit_log import append_audit
 from platform_resources.privacy.pii_scan import Finding, files_under, polars_pattern, scan_content
 from platform_resources.storage.catalog import load_catalog, table_identifiers
+from platform_resources.storage.erasure_fence import erasure_running
 from platform_resources.storage.iceberg_io import ERASURE_SUMMARY, partition_column
 from platform_resources.upkeep.table_maintenance import expire_snapshots, list_files, referenced_files
 
@@ -128,11 +130,10 @@ def _partition_filter(column: str | None, value: object) -> BooleanExpression:
     return EqualTo(column, value.isoformat() if isinstance(value, dt.date) else value)
 
 
-def erase_rows(table: Table, match: Matcher) -> int:
+def erase_rows(table: Table, match: Matcher, catalog: Catalog) -> int:
     """Remove the rows ``match`` selects; each partition with such rows is replaced by its
     other rows in one commit based on the snapshot it was read from (a concurrent commit
     fails it and the partition is read again). Returns the rows removed."""
-    catalog = load_catalog()
     identifier = ".".join(table.name())
     column = partition_column(table)
     matching = pl.scan_iceberg(table).filter(match(table.schema().as_arrow()))
@@ -324,18 +325,20 @@ def erase_subject(user_id: str, requested_by: str = "cli", request_id: str | Non
     try:
         contracts = products_by_table()
         stream_subjects = _stream_subjects(contracts, subject)
-        _erase_landing(subject, report)
-        tables = lakehouse_tables()
-        matchers = subject_matchers(subject, tables, contracts)
-        for table in tables:
-            identifier = ".".join(table.name())
-            if removed := erase_rows(table, matchers[identifier]):
-                report.table_rows_removed[identifier] = removed
-                expired = expire_snapshots(
-                    load_catalog().load_table(identifier), older_than=dt.datetime.now(dt.UTC), retain_last=1
-                )
-                report.snapshots_expired += expired.snapshots_expired
-                report.files_deleted += expired.files_deleted
+        catalog = load_catalog()
+        with erasure_running(catalog):  # no step computing meanwhile commits what it removes
+            _erase_landing(subject, report)
+            tables = lakehouse_tables()
+            matchers = subject_matchers(subject, tables, contracts)
+            for table in tables:
+                identifier = ".".join(table.name())
+                if removed := erase_rows(table, matchers[identifier], catalog):
+                    report.table_rows_removed[identifier] = removed
+                    expired = expire_snapshots(
+                        catalog.load_table(identifier), older_than=dt.datetime.now(dt.UTC), retain_last=1
+                    )
+                    report.snapshots_expired += expired.snapshots_expired
+                    report.files_deleted += expired.files_deleted
         _erase_file_ports(contracts, subject, report)
         _erase_exports(subject, report)
         if stream_subjects:

@@ -39,6 +39,7 @@ from platform_resources.core.faults import kill_point
 from platform_resources.core.keys import CONTRACT_FILE, PARTITION_EXPR, REPO_ROOT
 from platform_resources.core.partitions import time_window_dates
 from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.erasure_fence import current_fence, step_fence
 from platform_resources.storage.outages import not_committed
 from platform_resources.storage.pyiceberg_internals import (
     append_producer,
@@ -182,9 +183,13 @@ def write_frames(
                                 written.append(data_file)
                         rows += batch.num_rows
                 kill_point("iceberg-before-commit")  # data files and manifests written, none committed
+                if fence := current_fence():
+                    fence.check(catalog, identifier, committed=False)
         except (CommitFailedException, ValidationException) as conflict:
             _commit_again(catalog, identifier, conflict, base, seen, first.schema, overwrite_filter, written)
     kill_point("iceberg-after-commit")
+    if fence := current_fence():
+        fence.check(catalog, identifier, committed=True)
     return catalog.load_table(identifier), rows
 
 
@@ -214,6 +219,8 @@ def _commit_again(
         table = catalog.load_table(identifier)
         if (table.schema(), table.spec()) != base or _erased_since(table, seen):
             raise conflict
+        if fence := current_fence():
+            fence.check(catalog, identifier, committed=False)
         tx = table.transaction()
         if set(arrow_schema.names) - {f.name for f in table.schema().fields}:
             tx.update_schema().union_by_name(arrow_schema).commit()
@@ -413,6 +420,7 @@ class IcebergPolarsIOManager(dg.ConfigurableIOManager):
         metadata = (upstream.definition_metadata if upstream else None) or {}
         if context.dagster_type.typing_type is TableWindow:
             return TableWindow(identifier, metadata.get(PARTITION_EXPR), partition_window(context))
+        step_fence(context.step_context)
         reading = f"anything of this step (its input {context.asset_key.to_user_string()} could not be read)"
         with not_committed(reading, context):
             try:

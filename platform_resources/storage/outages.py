@@ -18,6 +18,8 @@ from typing import Any
 import dagster as dg
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from platform_resources.storage.erasure_fence import step_fence
+
 SERVICE_ERRORS = (OSError, OperationalError, InterfaceError)
 StepContext = dg.AssetExecutionContext | dg.OutputContext | dg.InputContext
 
@@ -65,11 +67,13 @@ def not_committed(what: Sequence[dg.AssetKey] | str, context: StepContext) -> It
 
 def reporting_outages(compute: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
     """An asset's compute function (a generator) whose service failures name the assets it had
-    not yet committed: each output or result it yielded before the failure was committed."""
+    not yet committed: each output or result it yielded before the failure was committed. It
+    takes the step's erasure fence first (``erasure_fence``), before anything is read."""
 
     @functools.wraps(compute)
     def wrapped(*args: Any, **kwargs: Any) -> Iterator[Any]:
         context = dg.AssetExecutionContext.get()
+        step_fence(context.get_step_execution_context())
         pending = list(context.selected_asset_keys)
         with not_committed(pending, context):
             for event in compute(*args, **kwargs):

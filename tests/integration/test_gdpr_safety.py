@@ -50,7 +50,8 @@ def test_a_write_that_read_before_an_erasure_does_not_commit_the_erased_rows_bac
     thread = threading.Thread(target=writer)
     thread.start()
     assert read.wait(timeout=60)
-    removed = erase_rows(load_catalog().load_table(T), lambda _: pl.col("user_id") == "subject")
+    catalog = load_catalog()
+    removed = erase_rows(catalog.load_table(T), lambda _: pl.col("user_id") == "subject", catalog)
     go.set()
     thread.join(timeout=60)
 

@@ -1,6 +1,6 @@
 """make test's selection of the reliability suite: one crash trial (an orders day killed at a
 random moment, then rerun), concurrent writers on both catalogs with a reader in a loop, and a
-short fuzz run; S3 stopped and the PostgreSQL catalog restarted under a production-mode run;
+short fuzz run; a GDPR erasure of the writers' source beside them; S3 stopped and the PostgreSQL catalog restarted under a production-mode run, a full disk;
 `make reliability` runs twenty crash trials and more of the rest."""
 
 import json
@@ -12,7 +12,7 @@ from tests.integration.conftest import run_command
 pytestmark = pytest.mark.integration
 
 
-def test_s3_stopped_and_the_postgres_catalog_restarted_mid_commit_lose_and_duplicate_nothing(
+def test_s3_stopped_the_postgres_catalog_restarted_and_a_full_disk_lose_and_duplicate_nothing(
     home, tmp_path
 ) -> None:
     out = run_command(
@@ -20,10 +20,11 @@ def test_s3_stopped_and_the_postgres_catalog_restarted_mid_commit_lose_and_dupli
         home,
     ).stdout
     summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["per_kind"]["services"]["trials"] == 2
-    assert (summary["passed"], summary["lost"], summary["duplicated"]) == (2, 0, 0)
+    assert summary["per_kind"]["services"]["trials"] == 3
+    assert (summary["passed"], summary["lost"], summary["duplicated"]) == (3, 0, 0)
     assert "| services | S3 stopped mid-commit" in out
     assert "| services | PostgreSQL catalog restarted mid-commit" in out
+    assert "| services | warehouse disk full at commit" in out
 
 
 def test_a_crash_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothing(home, tmp_path) -> None:
@@ -46,7 +47,7 @@ def test_a_crash_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothi
     ).stdout
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["per_kind"]["crash"]["trials"] == 1
-    assert summary["per_kind"]["concurrency"]["trials"] == 2  # SQLite and PostgreSQL catalogs
+    assert summary["per_kind"]["concurrency"]["trials"] == 4  # writers, then an erasure beside, per catalog
     assert summary["per_kind"]["fuzz"]["trials"] == 1
     assert (summary["passed"], summary["lost"], summary["duplicated"], summary["torn_reads"]) == (
         summary["trials"],
@@ -55,3 +56,4 @@ def test_a_crash_concurrent_writers_and_the_fuzzer_lose_duplicate_and_tear_nothi
         0,
     )
     assert "| concurrency | sqlite: 8 writers of 8 days + 2 of one day" in out
+    assert "| concurrency | postgres: 8 writers of 8 days, an erasure of their source beside" in out
