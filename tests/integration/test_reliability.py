@@ -1,7 +1,8 @@
 """make test's selection of the reliability suite: one crash trial (an orders day killed at a
-random moment, then rerun), concurrent writers on both catalogs with a reader in a loop, and a
-short fuzz run; a GDPR erasure of the writers' source beside them; S3 stopped and the PostgreSQL catalog restarted under a production-mode run, a full disk;
-`make reliability` runs twenty crash trials and more of the rest."""
+random moment, then rerun), concurrent writers on both catalogs with a reader in a loop, a GDPR
+erasure of the writers' source beside them, a short fuzz run; S3 stopped and the PostgreSQL
+catalog restarted under a production-mode run, and a full disk under the warehouse. `make
+reliability` runs twenty crash trials and more of the rest."""
 
 import json
 
