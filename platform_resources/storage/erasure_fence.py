@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import dagster as dg
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchNamespaceError
 from sqlalchemy.exc import IntegrityError
@@ -98,13 +99,26 @@ def take_fence(catalog: Catalog, attempt: str) -> None:
         _current.set(Fence(attempt, _after_running_erasures(catalog)))
 
 
+def _attempt(step: StepExecutionContext) -> str:
+    return f"{step.run_id}:{step.step.key}:{step.previous_attempt_count}"
+
+
 def step_fence(step: StepExecutionContext) -> None:
     """The fence of this attempt of the step: at its first read or its compute, whichever is first."""
-    take_fence(load_catalog(), f"{step.run_id}:{step.step.key}:{step.previous_attempt_count}")
+    take_fence(load_catalog(), _attempt(step))
 
 
 def current_fence() -> Fence | None:
-    return _current.get()
+    """The fence a write checks: in a step's compute, only that step's own (never one a step
+    before it left in this process); elsewhere (an IO manager, a script) the last one taken."""
+    fence = _current.get()
+    if fence is None:
+        return None
+    try:
+        context = dg.AssetExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return fence
+    return fence if fence.step == _attempt(context.get_step_execution_context()) else None
 
 
 @contextmanager

@@ -403,6 +403,7 @@ class IcebergPolarsIOManager(dg.ConfigurableIOManager):
                 f"metadata {{'{PARTITION_EXPR}': '<date column>'}} to be stored in Iceberg"
             )
         contract_file = (context.definition_metadata or {}).get(CONTRACT_FILE)
+        step_fence(context.step_context)  # taken earlier by the step's first read or compute
         with not_committed([context.asset_key], context):
             table, rows = write_frames(
                 load_catalog(),

@@ -13,12 +13,15 @@ import polars as pl
 import pytest
 
 from domains.customers.definitions import defs
+from platform_resources.core.partitions import DAILY
 from platform_resources.gdpr import erasure as gdpr_erasure
 from platform_resources.gdpr.erasure import ERASURE_LOG, erase_rows, erase_subject
 from platform_resources.gdpr.subject import resolve_subject
 from platform_resources.privacy.audit_log import read_audit
 from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.erasure_fence import erasure_running
 from platform_resources.storage.iceberg_io import read_table, write_frames
+from platform_resources.storage.outages import reporting_outages
 from tests.conftest import envelope, write_landing
 
 D = dt.date(2026, 11, 20)
@@ -90,3 +93,34 @@ def test_an_erasure_failing_half_way_is_audited_and_its_retry_finishes_it(
     done = read_audit(ERASURE_LOG)[-1]
     assert done["verified"] and "user-s3" not in str(done) and "s3@example.com" not in str(done)
     assert not list((home / "gdpr" / "subjects").glob("*.json"))  # the retry state is gone
+
+
+def test_a_step_an_erasure_ran_beside_commits_nothing_and_its_retry_writes_from_the_erased_input(
+    home,
+) -> None:
+    window = (D, D + dt.timedelta(days=1))
+    write_frames(load_catalog(), T, _frame(["a", "subject"]), partition_column="day", window=window)
+    target = "safety.copy"
+
+    @dg.asset(partitions_def=DAILY, retry_policy=dg.RetryPolicy(max_retries=1))
+    @reporting_outages
+    def copy(context: dg.AssetExecutionContext):
+        rows = read_table(T).collect()  # read before the erasure (on the first attempt)
+        if context.retry_number == 0:
+            catalog = load_catalog()
+            with erasure_running(catalog):
+                erase_rows(catalog.load_table(T), lambda _: pl.col("user_id") == "subject", catalog)
+        write_frames(load_catalog(), target, rows, partition_column="day", window=window)
+        yield dg.MaterializeResult()
+
+    result = dg.materialize([copy], partition_key=D.isoformat(), raise_on_error=False)
+
+    assert result.success  # on its retry
+    retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert len(retried) == 1
+    error = retried[0].event_specific_data.error
+    while error.cls_name != "ErasedMeanwhile":
+        error = error.cause
+    assert "not committed: safety.copy" in error.message
+    assert read_table(target).collect()["user_id"].to_list() == ["a"]
+    assert len(load_catalog().load_table(target).metadata.snapshots) == 1  # the refused write left none
