@@ -99,8 +99,12 @@ def run_day(
 
 
 def killed_steps(instance: dg.DagsterInstance) -> list[str]:
-    """The steps of the latest run that started and neither succeeded nor failed: where it died."""
-    run = instance.get_runs(limit=1)[0]
+    """The steps of the latest run that started and neither succeeded nor failed: where it died
+    (none when it died before its run or its first step began)."""
+    runs = instance.get_runs(limit=1)
+    if not runs:
+        return []
+    run = runs[0]
     started, ended = [], set()
     for record in instance.all_logs(run.run_id):
         event = record.dagster_event
@@ -178,7 +182,7 @@ class CrashBench:
                 evidence=f"exit {killed.returncode}: {killed.tail()}",
             )
         with dg.DagsterInstance.from_config(str(self.home / "dagster")) as instance:
-            inside = ", ".join(killed_steps(instance)) or "no step"
+            inside = ", ".join(killed_steps(instance)) or "no step (before the first began)"
             dead_run_sensor(dg.build_sensor_context(instance=instance))  # the daemon's tick of it
         rerun = run_day(self.home, log, kill_after_s=RERUN_PATIENCE * self.clean_s)
         if rerun.returncode == -signal.SIGKILL:
