@@ -160,6 +160,7 @@ def write_frames(
     written: list[DataFile] = []
     base = (table.schema(), table.spec())
     seen = {snapshot.snapshot_id for snapshot in table.metadata.snapshots}
+    staged = False
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         try:
@@ -185,7 +186,17 @@ def write_frames(
                 kill_point("iceberg-before-commit")  # data files and manifests written, none committed
                 if fence := current_fence():
                     fence.check(catalog, identifier, committed=False)
+                staged = True
         except (CommitFailedException, ValidationException) as conflict:
+            _commit_again(catalog, identifier, conflict, base, seen, first.schema, overwrite_filter, written)
+        except FileNotFoundError as expired:
+            # maintenance expired the snapshots this commit was based on and deleted their
+            # manifests meanwhile: a conflict like any other, once every file is written
+            if not staged:
+                raise
+            conflict = CommitFailedException(
+                f"{identifier}: the base snapshot was expired meanwhile: {expired}"
+            )
             _commit_again(catalog, identifier, conflict, base, seen, first.schema, overwrite_filter, written)
     kill_point("iceberg-after-commit")
     if fence := current_fence():
@@ -233,6 +244,8 @@ def _commit_again(
             return
         except (CommitFailedException, ValidationException) as exc:
             conflict = exc
+        except FileNotFoundError as exc:  # expired under this attempt too
+            conflict = CommitFailedException(f"{identifier}: the base snapshot was expired meanwhile: {exc}")
     raise conflict
 
 
