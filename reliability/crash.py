@@ -21,7 +21,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,17 +51,23 @@ class Run:
 
 
 @contextmanager
-def home_env(home: Path) -> Iterator[None]:
-    """This process reads the trial's home (MESHHOUSE_HOME) while in the block."""
-    saved = os.environ.get("MESHHOUSE_HOME")
-    os.environ["MESHHOUSE_HOME"] = str(home)
+def environment(settings: dict[str, str]) -> Iterator[None]:
+    """This process reads with ``settings`` (a trial's home, its production settings) in the block."""
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         yield
     finally:
-        if saved is None:
-            del os.environ["MESHHOUSE_HOME"]
-        else:
-            os.environ["MESHHOUSE_HOME"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def home_env(home: Path) -> AbstractContextManager[None]:
+    """This process reads the trial's home (MESHHOUSE_HOME) while in the block."""
+    return environment({"MESHHOUSE_HOME": str(home)})
 
 
 def command_in_home(

@@ -22,7 +22,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import dagster as dg
 from platform_resources.core.faults import FAULT_TRACE, PAUSE_AT
 from platform_resources.operational.s3_server import EmbeddedS3
 from platform_resources.operational.servers import EmbeddedPostgres
-from reliability.crash import DAY, DOMAIN, REPO, killed_steps
+from reliability.crash import DAY, DOMAIN, REPO, environment, killed_steps
 from reliability.disk_full import disk_full_trials
 from reliability.evidence import Contents, file_health, lakehouse_contents
 from reliability.paused_runs import RUN_PATIENCE_S, AfterOutage, failure_messages, wait_until_paused
@@ -84,21 +83,6 @@ class Stack:
             "MESHHOUSE_WAREHOUSE": f"s3://{name.replace('_', '-')}/lake",
             "MESHHOUSE_TOKEN_KEY": TOKEN_KEY,
         }
-
-
-@contextmanager
-def environment(settings: dict[str, str]) -> Iterator[None]:
-    """This process reads with ``settings`` (a production home) while in the block."""
-    saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _worker(settings: dict[str, str], log: Path, extra: dict[str, str]) -> subprocess.Popen:
