@@ -44,8 +44,11 @@ def test_a_killed_run_is_failed_and_its_pool_slot_freed_so_the_next_run_proceeds
     (dagster_home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     script = tmp_path / "pooled.py"
     script.write_text(JOB)
-    victim = _pooled(dagster_home, script, "sleep")
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        # the instance's storage exists before the victim opens it: two processes creating
+        # one fresh SQLite instance at once can fail the victim in DagsterInstance.get()
+        instance.get_runs()
+        victim = _pooled(dagster_home, script, "sleep")
         deadline = time.monotonic() + 120
         while not instance.event_log_storage.get_concurrency_info("duckdb_writers").active_slot_count:
             assert time.monotonic() < deadline and victim.poll() is None, "the victim never took its slot"
