@@ -1,16 +1,22 @@
 """The dbt Gold factory: a domain's dbt project as Dagster assets, published to Iceberg (write-audit-publish).
 
-Per run: the Silver sources are staged (for the partition window only) into a fresh
-DuckDB file of the run's own, ``dbt build`` runs with the window as vars, and each
-model is published to ``<domain>.gold_<model>`` only when its dbt tests and its
-contract (pandera) pass. A model that fails either is not published, and the run
-fails naming it; consumers never see that partition change.
+Per step: the Silver sources are staged (for the partition window only) into a fresh
+DuckDB file, with the window itself as the table ``main.run_window`` (the models' macro
+``in_window``), ``dbt build`` runs, and each model is published to ``<domain>.gold_<model>``
+only when its dbt tests and its contract (pandera) pass. A model that fails either is not
+published, and the run fails naming it; consumers never see that partition change.
+
+dbt parses a project only partly when neither its profile nor its vars changed since the
+last parse: so the step's folder (``scratch/dbt/<domain>``: database, profile, target) is
+the same for every step of the domain, held by one step at a time (a file lock), and the
+window is data rather than vars. A step then pays for parsing what changed, not the project.
 """
 
 import datetime as dt
+import fcntl
 import json
-import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,6 +143,7 @@ def build_dbt_gold_assets(
         sources=contracts,
         products=gold_contracts,
         manifest=manifest,
+        translator=translator,
     )
 
     @dg.multi_asset(
@@ -158,30 +165,37 @@ def build_dbt_gold_assets(
     return gold
 
 
-def _stage_sources(
-    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], contracts: Mapping[str, Contract], window
-) -> dict[str, int]:
-    """Copy each Silver source's partition window into the run's DuckDB file, as dbt expects it."""
-    staged = {}
-    for source in manifest["sources"].values():
-        contract = contracts[source["name"]]
-        identifier = contract.product_id
+def _stage_window(
+    con: duckdb.DuckDBPyConnection, contract: Contract, relation: str, window: Window, needed_by: str
+) -> int:
+    """The published product's partition window copied into the run's DuckDB as ``relation``."""
+    identifier = contract.product_id
+    try:
+        frame = read_table(identifier, partition_column=contract.partition_column, window=window).collect()
+    except NoSuchTableError as exc:
+        raise dg.Failure(
+            allow_retries=False,
+            description=f"{identifier} does not exist yet ({needed_by} reads it): "
+            f"materialize {contract.asset_key.to_user_string()}",
+        ) from exc
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {relation.split('.')[0]}")
+    con.register("staged", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM staged")
+    con.unregister("staged")
+    return frame.height
+
+
+@contextmanager
+def _domain_workdir(domain: str) -> Iterator[Path]:
+    """The domain's Gold folder, held by this step alone until it ends; its database removed then."""
+    workdir = get_paths().scratch / "dbt" / domain
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another step of the domain waits here for its turn
         try:
-            frame = read_table(
-                identifier, partition_column=contract.partition_column, window=window
-            ).collect()
-        except NoSuchTableError as exc:
-            raise dg.Failure(
-                allow_retries=False,
-                description=f"{identifier} does not exist yet: "
-                f"materialize {contract.asset_key.to_user_string()}",
-            ) from exc
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {source['schema']}")
-        con.register("staged", frame.to_arrow())
-        con.execute(f"CREATE OR REPLACE TABLE {source['schema']}.{source['name']} AS SELECT * FROM staged")
-        con.unregister("staged")
-        staged[identifier] = frame.height
-    return staged
+            yield workdir
+        finally:
+            (workdir / "run.duckdb").unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -194,14 +208,13 @@ class GoldRun:
     sources: Mapping[str, Contract]  # every contract of the domain, by asset name (the Silver sources)
     products: Mapping[dg.AssetKey, Contract]  # each Gold model's contract
     manifest: Mapping[str, Any]
+    translator: MeshTranslator
 
     def build_and_publish(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         window = window_dates(context)
-        workdir = get_paths().scratch / "dbt" / self.domain / context.run_id
-        workdir.mkdir(parents=True, exist_ok=True)
-        try:
+        with _domain_workdir(self.domain) as workdir:
             database = self._stage(context, workdir, window)
-            invocation = self._dbt_build(context, dbt, workdir, database, window)
+            invocation = self._dbt_build(context, dbt, workdir)
             events = list(invocation.stream())
             # a dbt test with severity warn informs but does not withhold publication
             failed = {e.asset_key for e in events if isinstance(e, dg.AssetCheckResult) and blocks(e)}
@@ -220,14 +233,43 @@ class GoldRun:
                     else:
                         yield self._publish(event, key, frame, window)
             self._fail_unless_all_published(unpublished, invocation)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _stage_unselected_parents(
+        self, con: duckdb.DuckDBPyConnection, context: dg.AssetExecutionContext, window: Window
+    ) -> dict[str, int]:
+        """A selected model's parent models that this step does not build, as published (a
+        subset run, e.g. automation refreshing port v1 alone, still finds v2 it selects from)."""
+        models = {uid: n for uid, n in self.manifest["nodes"].items() if n["resource_type"] == "model"}
+        selected = set(context.selected_asset_keys)
+        staged = {}
+        for node in models.values():
+            if self.translator.get_asset_key(node) not in selected:
+                continue
+            for parent in (models[uid] for uid in node["depends_on"]["nodes"] if uid in models):
+                key = self.translator.get_asset_key(parent)
+                if key not in selected:
+                    relation = f"{parent['schema']}.{parent['alias']}"
+                    contract = self.products[key]
+                    staged[contract.product_id] = _stage_window(con, contract, relation, window, node["name"])
+        return staged
 
     def _stage(self, context: dg.AssetExecutionContext, workdir: Path, window: Window) -> Path:
-        """The Silver sources' window in the run's own DuckDB file, and a profile pointing at it."""
+        """The Silver sources' window and the window itself in a fresh DuckDB file, and a
+        profile pointing at it (the same profile every step: dbt's partial parse stays valid)."""
         database = workdir / "run.duckdb"
+        database.unlink(missing_ok=True)  # a killed step's file is not this step's
         with duckdb.connect(str(database)) as con:
-            staged = _stage_sources(con, self.manifest, self.sources, window)
+            staged = {
+                self.sources[source["name"]].product_id: _stage_window(
+                    con, self.sources[source["name"]], f"{source['schema']}.{source['name']}", window, "Gold"
+                )
+                for source in self.manifest["sources"].values()
+            }
+            staged |= self._stage_unselected_parents(con, context, window)
+            con.execute(
+                "CREATE TABLE main.run_window AS SELECT ?::DATE AS min_date, ?::DATE AS max_date",
+                list(window),
+            )
         context.log.info(f"staged Silver for [{window[0]}, {window[1]}): {staged}")
         outputs = {"run": {"type": "duckdb", "path": str(database), "threads": 1}}
         (workdir / "profiles.yml").write_text(
@@ -236,12 +278,9 @@ class GoldRun:
         return database
 
     @staticmethod
-    def _dbt_build(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, workdir: Path, database: Path, window: Window
-    ) -> DbtCliInvocation:
-        window_vars = {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
+    def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, workdir: Path) -> DbtCliInvocation:
         return dbt.cli(
-            ["build", "--profiles-dir", str(workdir), "--vars", json.dumps(window_vars)],
+            ["build", "--profiles-dir", str(workdir)],
             context=context,
             raise_on_error=False,
             target_path=workdir / "target",

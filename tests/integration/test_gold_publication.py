@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue
 
 from domains.orders.contracts import CONTRACTS
 from domains.orders.gold import DBT_PROJECT_DIR
@@ -16,6 +17,7 @@ from platform_resources.location import domain_definitions
 from platform_resources.products import dbt_gold
 from platform_resources.products.dbt_gold import build_dbt_gold_assets
 from platform_resources.storage.catalog import load_catalog
+from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import order_created, write_landing
 from tests.integration.conftest import check, materialized, rows, run_orders
 
@@ -104,3 +106,31 @@ def test_a_dbt_error_is_retried_and_reported_with_dbts_message(home, instance, t
     assert message.startswith("dbt build failed") and "no_such_column" in message
     # no test failed: the models dbt built are published, the one it could not build is not
     _assert_only_daily_revenue_withheld(result)
+
+
+def test_a_model_refreshed_alone_reads_the_published_model_it_selects_from(home, instance) -> None:
+    """Automation refreshes port v1 by itself when v2 changed: v1's step does not build v2, and
+    finds v2's published window staged in its place."""
+    orders = [order_created(f"o-{i}", user_id=f"user-{i % 2}") for i in range(5)]
+    write_landing(home, D, "part-1.jsonl", orders)
+    assert run_orders(instance, D).success
+    before = read_table("orders.gold_customer_daily_orders").collect()
+    load_catalog().load_table("orders.gold_customer_daily_orders").delete(AlwaysTrue())  # v1 lost meanwhile
+
+    from domains.orders.definitions import defs
+
+    v1 = dg.AssetKey.from_user_string("orders/gold/customer_daily_orders")
+    result = dg.materialize(
+        [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)],
+        selection=[v1],
+        partition_key=D.isoformat(),
+        resources=defs.resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+
+    assert result.success and materialized(result) == {"orders/gold/customer_daily_orders"}
+    v2 = read_table("orders.gold_customer_daily_orders_v2").collect()
+    after = read_table("orders.gold_customer_daily_orders").collect()
+    assert after.sort("user_token").equals(before.sort("user_token")) and after.height == 2
+    assert after["orders"].sum() == v2["orders_placed"].sum() == 5

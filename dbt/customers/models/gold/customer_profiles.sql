@@ -7,4 +7,4 @@ select
     country,
     marketing_opt_in
 from {{ source('customers_silver', 'customers') }}
-where registered_date >= '{{ var("min_date") }}' and registered_date < '{{ var("max_date") }}'
+where {{ in_window('registered_date') }}

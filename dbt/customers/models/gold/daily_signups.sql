@@ -6,5 +6,5 @@ select
     count(*)::bigint as signups,
     count(*) filter (where marketing_opt_in)::bigint as opted_in
 from {{ source('customers_silver', 'customers') }}
-where registered_date >= '{{ var("min_date") }}' and registered_date < '{{ var("max_date") }}'
+where {{ in_window('registered_date') }}
 group by registered_date, registration_source, coalesce(country, 'ZZ')

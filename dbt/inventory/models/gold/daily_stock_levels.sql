@@ -10,5 +10,5 @@ select
     arg_max(reorder_point, (event_ts, line_number))::bigint as reorder_point,
     arg_max(on_hand, (event_ts, line_number)) <= arg_max(reorder_point, (event_ts, line_number)) as low_stock
 from {{ source('inventory_silver', 'stock_movements') }}
-where event_date >= '{{ var("min_date") }}' and event_date < '{{ var("max_date") }}'
+where {{ in_window('event_date') }}
 group by event_date, product_id, warehouse_id

@@ -7,5 +7,5 @@ select
     count(*) filter (where status = 'refunded')::bigint as refunded,
     max(created_at) as last_order_at
 from {{ source('orders_silver', 'orders') }}
-where order_date >= '{{ var("min_date") }}' and order_date < '{{ var("max_date") }}'
+where {{ in_window('order_date') }}
 group by order_date, user_token

@@ -8,5 +8,5 @@ select
     (sum(case when status <> 'cancelled' then total_amount else 0 end)
         - sum(coalesce(refunded_amount, 0)))::decimal(18, 2) as net_revenue
 from {{ source('orders_silver', 'orders') }}
-where order_date >= '{{ var("min_date") }}' and order_date < '{{ var("max_date") }}'
+where {{ in_window('order_date') }}
 group by order_date, currency

@@ -7,5 +7,5 @@ select
     sum(total_amount)::decimal(18, 2) as total_value,
     avg(total_amount)::decimal(18, 2) as avg_order_value
 from {{ source('orders_silver', 'orders') }}
-where order_date >= '{{ var("min_date") }}' and order_date < '{{ var("max_date") }}'
+where {{ in_window('order_date') }}
 group by order_date, status, currency

@@ -8,6 +8,6 @@ select
     sum(i.line_amount)::decimal(18, 2) as item_revenue
 from {{ source('orders_silver', 'order_items') }} as i
 join {{ source('orders_silver', 'orders') }} as o using (order_id)
-where i.order_date >= '{{ var("min_date") }}' and i.order_date < '{{ var("max_date") }}'
+where {{ in_window('i.order_date') }}
   and o.status <> 'cancelled'
 group by i.order_date, i.product_id, i.currency

@@ -7,5 +7,5 @@ select
     count(*) filter (where status = 'failed')::bigint as failed,
     count(*) filter (where status = 'refunded')::bigint as refunded
 from {{ source('payments_silver', 'payment_events') }}
-where event_date >= '{{ var("min_date") }}' and event_date < '{{ var("max_date") }}'
+where {{ in_window('event_date') }}
 group by event_date, user_token

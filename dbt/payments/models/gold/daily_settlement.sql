@@ -12,5 +12,5 @@ select
     (coalesce(sum(amount) filter (where status = 'captured'), 0)
         - coalesce(sum(refund_amount) filter (where status = 'refunded'), 0))::decimal(18, 2) as net_settled
 from {{ source('payments_silver', 'payment_events') }}
-where event_date >= '{{ var("min_date") }}' and event_date < '{{ var("max_date") }}'
+where {{ in_window('event_date') }}
 group by event_date, payment_method, currency

@@ -11,5 +11,5 @@ select
     sum(error_count)::bigint as errors
 from {{ source('platform_silver', 'operations_events') }}
 where event_type = 'system.health.check'
-    and event_date >= '{{ var("min_date") }}' and event_date < '{{ var("max_date") }}'
+    and {{ in_window('event_date') }}
 group by event_date, service_name

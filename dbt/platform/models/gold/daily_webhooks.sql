@@ -7,5 +7,5 @@ select
     avg(processing_time_ms)::double as mean_processing_time_ms
 from {{ source('platform_silver', 'operations_events') }}
 where event_type = 'integration.webhook.received'
-    and event_date >= '{{ var("min_date") }}' and event_date < '{{ var("max_date") }}'
+    and {{ in_window('event_date') }}
 group by event_date, webhook_source
