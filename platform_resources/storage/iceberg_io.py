@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import random
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -59,7 +61,11 @@ WRITE_BATCH_ROWS = 250_000
 #: Snapshot summary property of GDPR erasure commits (``gdpr_erasure``), which writers that
 #: raced one must not commit over.
 ERASURE_SUMMARY = {"meshhouse.operation": "gdpr-erasure"}
-WRITE_COMMIT_ATTEMPTS = 3  # commits of a write after pyiceberg's own retries gave up on a conflict
+#: Commits of a write after pyiceberg's own retries gave up on a conflict, each after a random
+#: pause of up to 0.1 s, 0.2 s, 0.4 s ... (full jitter: racing writers spread out instead of
+#: colliding again; three immediate attempts lost to 9 other writers on a loaded machine).
+WRITE_COMMIT_ATTEMPTS = 6
+WRITE_COMMIT_BACKOFF_S = 0.1
 
 
 def table_identifier(asset_key: dg.AssetKey) -> str:
@@ -226,7 +232,8 @@ def _commit_again(
     write's inputs were read before it and may hold what it erased; the step's retry reads
     them again.
     """
-    for _ in range(WRITE_COMMIT_ATTEMPTS):
+    for attempt in range(WRITE_COMMIT_ATTEMPTS):
+        time.sleep(random.uniform(0, WRITE_COMMIT_BACKOFF_S * 2**attempt))
         table = catalog.load_table(identifier)
         if (table.schema(), table.spec()) != base or _erased_since(table, seen):
             raise conflict
