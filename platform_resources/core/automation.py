@@ -10,7 +10,7 @@ latest partition; these conditions look at every partition.
 
 import dagster as dg
 
-from platform_resources.core.settings import get_sensor_interval_seconds
+from platform_resources.core.settings import get_automation_interval_seconds
 
 #: Long backfills run in chunks of this many days, one run per chunk (and per domain).
 CHUNK_DAYS = 31
@@ -43,6 +43,6 @@ def build_automation_sensor(domain: str) -> dg.AutomationConditionSensorDefiniti
         f"{domain}_automation",
         target=dg.AssetSelection.groups(domain),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=get_sensor_interval_seconds(),
+        minimum_interval_seconds=get_automation_interval_seconds(),
         description=f"Evaluates the automation conditions of {domain}'s assets.",
     )

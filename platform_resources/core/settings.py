@@ -88,8 +88,20 @@ def get_landing_uri() -> str | None:
 
 
 def get_sensor_interval_seconds() -> int:
-    """How often landing and automation sensors evaluate (``MESHHOUSE_SENSOR_INTERVAL_SECONDS``, 30)."""
-    return int(os.environ.get("MESHHOUSE_SENSOR_INTERVAL_SECONDS", "30"))
+    """How often landing sensors look for new files (``MESHHOUSE_SENSOR_INTERVAL_SECONDS``, 5).
+
+    A tick lists the landing zone (about 0.1 s here): a landed file waits 2.5 s on average,
+    where 30 s made the sensor the largest share of landing -> Gold (``meshhouse bench --latency``).
+    """
+    return int(os.environ.get("MESHHOUSE_SENSOR_INTERVAL_SECONDS", "5"))
+
+
+def get_automation_interval_seconds() -> int:
+    """How often automation sensors evaluate (``MESHHOUSE_AUTOMATION_INTERVAL_SECONDS``, 10).
+
+    A tick evaluates every partition of a location's assets (0.2 to 0.5 s here, 2.6 s at most).
+    """
+    return int(os.environ.get("MESHHOUSE_AUTOMATION_INTERVAL_SECONDS", "10"))
 
 
 def get_stream_interval_seconds() -> int:

@@ -111,7 +111,7 @@ def dagster_dev(workspace: Path, home: Path, tmp_path: Path) -> Iterator[int]:
         **os.environ,
         "MESHHOUSE_HOME": str(home),
         "DAGSTER_HOME": str(dagster_home),
-        "MESHHOUSE_SENSOR_INTERVAL_SECONDS": "5",  # sensors tick every 5 s here, not 30
+        "MESHHOUSE_AUTOMATION_INTERVAL_SECONDS": "5",  # automation ticks every 5 s here, not 10
     }
     with open(log_path, "w") as log:
         server = subprocess.Popen(
