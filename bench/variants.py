@@ -1,6 +1,6 @@
 """One benchmark variant for one landed day, in this process; prints its figures as one JSON line.
 
-``python -m bench.variants <limit|platform|peer> <YYYY-MM-DD>`` with ``MESHHOUSE_HOME`` set.
+``python -m bench.variants <limit|light_limit|platform|peer> <YYYY-MM-DD>`` with ``MESHHOUSE_HOME`` set.
 Imports happen before the clock starts: a variant is timed on its work alone.
 """
 
@@ -12,7 +12,7 @@ import time
 
 import dagster as dg
 
-from bench.limit import run_limit
+from bench.limit import run_light_limit, run_limit
 from bench.peer import run_peer
 from platform_resources.core.settings import get_paths
 from platform_resources.ingest.landing import count_lines, landing_files
@@ -40,7 +40,11 @@ def run_platform(day: dt.date) -> dict[str, int]:
         m.asset_key.path[-1]: m.materialization.metadata["dagster/row_count"].value
         for m in result.get_asset_materialization_events()
     }
-    return {"silver_rows": rows["order_events"], "quarantined": rows["quarantine"]}
+    return {
+        "silver_rows": rows["order_events"],
+        "items": rows["order_items"],
+        "quarantined": rows["quarantine"],
+    }
 
 
 def main() -> None:
@@ -51,13 +55,15 @@ def main() -> None:
         raise SystemExit(f"no landing data for orders on {day} under {get_paths().landing}")
     started = time.perf_counter()
     if variant == "limit":
-        counts = run_limit(files, get_paths().scratch / "bench-limit")
+        counts = run_limit(files, get_paths().scratch / "bench-limit", day)
+    elif variant == "light_limit":
+        counts = run_light_limit(files, get_paths().scratch / "bench-light-limit")
     elif variant == "platform":
         counts = run_platform(day)
     elif variant == "peer":
         counts = run_peer(files, get_paths().scratch)
     else:
-        raise SystemExit(f"unknown variant {variant!r}: limit, platform or peer")
+        raise SystemExit(f"unknown variant {variant!r}: limit, light_limit, platform or peer")
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

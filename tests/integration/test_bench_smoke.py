@@ -18,14 +18,17 @@ def test_quick_bench_reports_its_figures_as_json_markdown_and_chart(home, tmp_pa
     assert summary["events_per_s"] > 0 and summary["peak_rss_mib"] > 0 and summary["backfill_runs"] == 1
     report = json.loads((out / "report.json").read_text())
     figures = report["sizes"]["3000"]
-    assert (
-        figures["limit"]["silver_rows"]
-        == figures["platform"]["silver_rows"]
-        == figures["peer"]["silver_rows"]
-    )
-    assert figures["platform"]["ratio_to_limit"] == pytest.approx(
-        figures["platform"]["events_per_s"] / figures["limit"]["events_per_s"]
-    )
+    # every variant does the day's work: the same Silver rows, quarantine and items
+    assert len({figures[v]["silver_rows"] for v in ("limit", "light_limit", "platform", "peer")}) == 1
+    assert figures["limit"]["quarantined"] == figures["light_limit"]["quarantined"]
+    assert figures["limit"]["quarantined"] == figures["platform"]["quarantined"] > 0
+    assert figures["limit"]["items"] == figures["platform"]["items"] > 0
+    for reference in ("limit", "light_limit", "peer"):
+        assert figures["platform"][f"ratio_to_{reference}"] == pytest.approx(
+            figures["platform"]["events_per_s"] / figures[reference]["events_per_s"]
+        )
+    assert summary["ratio_to_limit_by_size"] == {"3000": round(figures["platform"]["ratio_to_limit"], 3)}
+    assert 0 < summary["startup_s"] == round(figures["platform"]["startup_seconds"], 2)
     lines = figures["platform"]["lines"]
     assert 2_500 <= lines <= 3_500  # the simulated day lands about the size asked for
     assert f"| 3,000 | {lines:,} | platform | 1 |" in (out / "report.md").read_text()
