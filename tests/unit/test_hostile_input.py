@@ -11,12 +11,14 @@ import string
 import tempfile
 import uuid
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domains.orders.silver import type_events
+from platform_resources.ingest import landing
 from platform_resources.ingest.envelope import MAX_EVENT_BYTES, TIMESTAMP_REASON, classify_lines
 from platform_resources.ingest.landing import count_lines, iter_line_batches
 from tests.conftest import envelope
@@ -71,6 +73,29 @@ def test_any_file_is_accounted_line_by_line(data: bytes, batch_lines: int) -> No
             valid, quarantined = _classify(batch, first)
             accounted += valid.height + quarantined.height
         assert accounted == count_lines(path)
+
+
+@given(
+    data=st.binary(max_size=2000)
+    | st.lists(st.sampled_from([b"a", b"\r", b"\n", b"\xef\xbb\xbf", b"{}"])).map(b"".join),
+    chunk=st.integers(min_value=1, max_value=64),
+    batch_lines=st.integers(min_value=1, max_value=7),
+)
+def test_lines_read_in_chunks_are_the_lines_a_reader_sees(data: bytes, chunk: int, batch_lines: int) -> None:
+    """Any chunk size splits a file into the lines (and numbers) reading it line by line gives:
+    a CR or LF at a chunk's edge, CR LF endings, a byte-order mark, no final newline."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "part.jsonl"
+        path.write_bytes(data)
+        with path.open("rb") as f:
+            expected = [line.rstrip(b"\r\n") if line.endswith(b"\n") else line for line in f]
+        if expected:
+            expected[0] = expected[0].removeprefix(b"\xef\xbb\xbf")
+        with mock.patch.object(landing, "SPLIT_CHUNK", chunk):
+            batches = list(iter_line_batches(path, batch_lines))
+    assert [line for _, batch in batches for line in batch] == expected
+    assert [first for first, _ in batches] == list(range(1, len(expected) + 1, batch_lines))
+    assert all(len(batch) == batch_lines for _, batch in batches[:-1])
 
 
 @given(fields=st.fixed_dictionaries({k: st.one_of(st.just(ABSENT), v) for k, v in field_values.items()}))
