@@ -183,16 +183,20 @@ def iter_line_batches(path: Path | str, batch_lines: int = LINE_BATCH) -> Iterat
     """
     first = 1
     pending: list[bytes] = []
-    tail = b""
+    tail: list[bytes] = []  # the unfinished line's pieces, joined once when it ends (never recopied)
     with open_landing(path) as f:
         head = f.read(max(SPLIT_CHUNK, len(UTF8_BOM)))
         chunk = head.removeprefix(UTF8_BOM)
         opened = len(chunk) < len(head)  # a BOM opened the first line: a line even if nothing follows
         while head:
-            data = tail + chunk
+            if b"\n" not in chunk:
+                tail.append(chunk)
+                head = chunk = f.read(SPLIT_CHUNK)
+                continue
+            data = b"".join([*tail, chunk])
             lines = data.split(b"\n")
-            tail = lines.pop()  # the last, unfinished line waits for the next chunk
-            opened = opened and not lines
+            tail = [lines.pop()]  # the last, unfinished line waits for the next chunk
+            opened = False
             if b"\r" in data:  # a line ended by CR LF (or CRs) loses them, as by rstrip(b"\r\n")
                 lines = [line.rstrip(b"\r") for line in lines]
             pending += lines
@@ -201,7 +205,7 @@ def iter_line_batches(path: Path | str, batch_lines: int = LINE_BATCH) -> Iterat
                 first += batch_lines
                 pending = pending[batch_lines:]
             head = chunk = f.read(SPLIT_CHUNK)
-    if tail or opened:  # a last line without a newline is kept as it is
-        pending.append(tail)
+    if (last := b"".join(tail)) or opened:  # a last line without a newline is kept as it is
+        pending.append(last)
     for start in range(0, len(pending), batch_lines):
         yield first + start, pending[start : start + batch_lines]
