@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from domains.orders.silver import ORDER_TYPING
-from platform_resources.ingest.envelope import _CLASSIFY, _PARSED, FIELDS, OPTIONAL_STRING_FIELDS
+from platform_resources.ingest.envelope import CLASSIFY_SQL, FIELDS, OPTIONAL_STRING_FIELDS, PARSED_SQL
 from platform_resources.privacy.tokenize import token_macro_sql
 
 _READ = """CREATE OR REPLACE TEMP TABLE decoded AS
@@ -65,7 +65,9 @@ def _classify_files(con: duckdb.DuckDBPyConnection, files: list[Path], extra: st
         con.execute(_READ.format(path=path))
         con.execute(_REJECTED.format(path=path))
         con.execute(_LINES)
-        select = f"SELECT *, '{path}' AS source_file{extra} FROM (WITH parsed AS ({_PARSED}) {_CLASSIFY})"
+        select = (
+            f"SELECT *, '{path}' AS source_file{extra} FROM (WITH parsed AS ({PARSED_SQL}) {CLASSIFY_SQL})"
+        )
         con.execute(
             f"CREATE TEMP TABLE classified AS {select}" if i == 0 else f"INSERT INTO classified {select}"
         )
