@@ -21,7 +21,7 @@ DEMO_EVENTS_PER_DAY ?= 5000
 # per service, emitted live by `make run` (about one event a second in all)
 DEMO_LIVE_EVENTS_PER_DAY ?= 20000
 
-.PHONY: help env browser run demo test reliability catalog slo bench governance lint format dagster-home clean
+.PHONY: help env browser run serve demo test reliability catalog slo bench governance lint format dagster-home clean
 
 help:
 	@echo "make run    - set up, simulate demo data, start Dagster (UI on :$(DAGSTER_PORT)) with sensors running"
@@ -46,9 +46,13 @@ dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)"
 	@cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
-# The embedded PostgreSQL and NATS start under $(MESHHOUSE_HOME) (kept running afterwards:
-# `meshhouse servers down` stops them); the live services run beside Dagster and stop with it.
-run: env dagster-home
+run: env serve
+
+# `make run` without the install step (the environment already synced; the make-run test drives
+# it with its own MESHHOUSE_HOME and DAGSTER_PORT). The embedded PostgreSQL and NATS start under
+# $(MESHHOUSE_HOME) (kept running afterwards: `meshhouse servers down` stops them); the live
+# services run beside Dagster and stop with it.
+serve: dagster-home
 	$(RUN) meshhouse simulate --if-empty --days $(DEMO_DAYS) --events-per-day $(DEMO_EVENTS_PER_DAY)
 	$(RUN) meshhouse servers up
 	$(RUN) meshhouse service run --events-per-day $(DEMO_LIVE_EVENTS_PER_DAY) >> "$(MESHHOUSE_HOME)/services.log" 2>&1 & \

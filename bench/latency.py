@@ -9,23 +9,18 @@ growth's churn scores. Each day is landed once the one before has reached growth
 """
 
 import datetime as dt
-import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 
-from platform_resources.core.keys import REPO_ROOT
+from bench.run import simulate
+from platform_resources.mesh.dev_server import free_port, loaded_locations, serving, wait_for
 from platform_resources.mesh.workspace import prepare_dagster_home
 
 BIN = Path(sys.executable).parent
@@ -41,44 +36,12 @@ MILESTONES = {
 }
 #: Issue 20: landing -> Gold published, seconds.
 LATENCY_TARGETS = {"p50": 60, "p95": 120}
-START_TIMEOUT_S = 300
+START_TIMEOUT_S = 300  # every location loaded
 DAY_TIMEOUT_S = 600
 
 
 def _log(message: str) -> None:
     print(f"[latency {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _wait(probe: Callable[[], object], timeout_s: float, what: str, every_s: float = 0.5) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (found := probe()) is not None:
-            return found
-        time.sleep(every_s)
-    raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def _serving(port: int, server: subprocess.Popen, log: Path) -> bool | None:
-    if server.poll() is not None:
-        raise RuntimeError(f"dagster dev exited:\n{log.read_text()[-3000:]}")
-    query = json.dumps(
-        {"query": "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"}
-    )
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=query.encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
-    except (OSError, urllib.error.URLError, KeyError, TypeError):
-        return None
-    return True if entries and all(e["loadStatus"] == "LOADED" for e in entries) else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _land(source: Path, home: Path, day: dt.date) -> int:
@@ -126,24 +89,21 @@ def _idle(instance: dg.DagsterInstance) -> bool | None:
     return None if busy else True
 
 
-def _simulate(home: Path, days: int, end: dt.date, events: int) -> None:
-    subprocess.run(
-        [
-            str(BIN / "meshhouse"),
-            "simulate",
-            *("--days", str(days), "--end-date", str(end)),
-            *("--events-per-day", str(events)),
-        ],
-        env={**os.environ, "MESHHOUSE_HOME": str(home)},
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
 def _percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"p50": round(statistics.median(ordered), 1), "p95": round(p95, 1), "max": round(ordered[-1], 1)}
+
+
+def _time_day(instance: dg.DagsterInstance, source: Path, home: Path, day: dt.date) -> dict:
+    """Land ``day`` and wait for its milestones, then for its runs to finish."""
+    landed = time.time()
+    count = _land(source, home, day)
+    reached = wait_for(
+        lambda: _milestones(instance, day, landed), timeout_s=DAY_TIMEOUT_S, what=f"{day}", every_s=0.5
+    )
+    wait_for(lambda: _idle(instance), timeout_s=DAY_TIMEOUT_S, what=f"the runs of {day} to finish")
+    return {"day": day.isoformat(), "files": count, **{k: round(v, 1) for k, v in reached.items()}}
 
 
 def run_latency(out: Path, files: int, events_per_day: int) -> dict:
@@ -155,7 +115,7 @@ def run_latency(out: Path, files: int, events_per_day: int) -> dict:
     days = [end - dt.timedelta(days=files - 1 - i) for i in range(files)]
     _log(f"simulating {DEMO_DAYS} demo days and {files} days to land, {events_per_day:,} events a day")
     # one simulated world (a customer registers once), its first days landed before the start
-    _simulate(source, DEMO_DAYS + files, end, events_per_day)
+    simulate(source, DEMO_DAYS + files, events_per_day, end=end, domain=None)
     demo = [days[0] - dt.timedelta(days=DEMO_DAYS - i) for i in range(DEMO_DAYS)]
     for day in demo:
         _land(source, home, day)
@@ -171,49 +131,28 @@ def run_latency(out: Path, files: int, events_per_day: int) -> dict:
     ):
         env.pop(variable, None)  # the intervals a user gets
     subprocess.run([str(BIN / "meshhouse"), "servers", "up"], env=env, check=True, capture_output=True)
-    port, log = _free_port(), home / "dagster-dev.log"
+    port = free_port()
+    command = [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
     started = time.monotonic()
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     per_day = []
     try:
-        _wait(lambda: _serving(port, server, log), START_TIMEOUT_S, "dagster dev to load every location", 2)
-        startup = time.monotonic() - started
-        _log(f"dagster dev serving every location after {startup:.0f} s; the demo days flowing")
-        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-            demo_last = days[0] - dt.timedelta(days=1)
-            _wait(
-                lambda: _milestones(instance, demo_last, 0.0),
-                DAY_TIMEOUT_S,
-                "the demo days to reach growth",
-                2,
-            )
-            _wait(lambda: _idle(instance), DAY_TIMEOUT_S, "the demo runs to finish", 2)
-            for i, day in enumerate(days):
-                landed = time.time()
-                count = _land(source, home, day)
-                reached = _wait(lambda d=day, t=landed: _milestones(instance, d, t), DAY_TIMEOUT_S, f"{day}")
-                per_day.append(
-                    {"day": day.isoformat(), "files": count, **{k: round(v, 1) for k, v in reached.items()}}
+        with serving(command, env, port, home / "dagster-dev.log"):
+            wait_for(lambda: loaded_locations(port), timeout_s=START_TIMEOUT_S, what="every location to load")
+            startup = time.monotonic() - started
+            _log(f"dagster dev serving every location after {startup:.0f} s; the demo days flowing")
+            with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+                demo_last = days[0] - dt.timedelta(days=1)
+                wait_for(
+                    lambda: _milestones(instance, demo_last, 0.0),
+                    timeout_s=DAY_TIMEOUT_S,
+                    what="the demo days to reach growth",
                 )
-                _log(
-                    f"day {i + 1}/{files} ({day}): " + ", ".join(f"{k} {v:.1f} s" for k, v in reached.items())
-                )
-                _wait(lambda: _idle(instance), DAY_TIMEOUT_S, f"the runs of {day} to finish", 1)
-            runs = len(instance.get_runs())
+                wait_for(lambda: _idle(instance), timeout_s=DAY_TIMEOUT_S, what="the demo runs to finish")
+                for i, day in enumerate(days):
+                    per_day.append(_time_day(instance, source, home, day))
+                    _log(f"day {i + 1}/{files}: {per_day[-1]}")
+                runs = len(instance.get_runs())
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
         subprocess.run([str(BIN / "meshhouse"), "servers", "down"], env=env, check=False, capture_output=True)
     return {
         "files": files,

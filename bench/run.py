@@ -47,21 +47,20 @@ def _env(home: Path, dagster_home: Path | None = None) -> dict[str, str]:
     return env
 
 
-def _simulate(home: Path, days: int, events_per_day: int) -> None:
+def simulate(
+    home: Path, days: int, events_per_day: int, *, end: dt.date = DAY, domain: str | None = "orders"
+) -> None:
+    """``days`` simulated days ending ``end`` into ``home``'s landing zone, of one domain (None: all),
+    unless it holds a landing zone already."""
     if (home / "landing").exists():
         return
     subprocess.run(
         [
             str(BIN / "meshhouse"),
             "simulate",
-            "--domain",
-            "orders",
-            "--days",
-            str(days),
-            "--end-date",
-            DAY.isoformat(),
-            "--events-per-day",
-            str(events_per_day),
+            *(("--domain", domain) if domain else ()),
+            *("--days", str(days), "--end-date", end.isoformat()),
+            *("--events-per-day", str(events_per_day)),
         ],
         env=_env(home),
         check=True,
@@ -81,7 +80,7 @@ def _simulated_events(out: Path, size: int) -> int:
     gives the share.
     """
     probe = out / "probe"
-    _simulate(probe, 1, PROBE_EVENTS)
+    simulate(probe, 1, PROBE_EVENTS)
     return round(size * PROBE_EVENTS / _landing_lines(probe))
 
 
@@ -168,7 +167,7 @@ def run_bench(
     for size in sizes:
         home = out / f"events-{size}"
         _log(f"{size:,} events/day: simulating")
-        _simulate(home, 1, _simulated_events(out, size))
+        simulate(home, 1, _simulated_events(out, size))
         figures: dict = {}
         for variant in VARIANTS:
             if variant == "peer" and size > PEER_MAX_EVENTS:
@@ -225,7 +224,7 @@ def run_bench(
 
     backfill = out / "backfill"
     _log(f"backfill: {backfill_days} days x {backfill_events:,} events as one run, landing to Gold")
-    _simulate(backfill, backfill_days, backfill_events)
+    simulate(backfill, backfill_days, backfill_events)
     dagster_home = prepare_dagster_home(backfill / "dagster")
     start = DAY - dt.timedelta(days=backfill_days - 1)
     range_tags = {

@@ -27,7 +27,7 @@ DAY = dt.date(2026, 11, 20)
 #: Modules whose tests take minutes, longest first. They start first, so that on two
 #: workers the short tests fill in around them instead of one long test ending the run alone.
 LONGEST_FIRST = (
-    "test_dagster_dev.py",
+    "test_make_run.py",
     "test_growth_backfill.py",
     "test_contracts_ci.py",
     "test_isolation.py",

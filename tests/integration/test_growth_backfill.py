@@ -12,9 +12,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from platform_resources.mesh.dev_server import graphql, wait_for
 from platform_resources.storage.iceberg_io import read_table
 from tests.integration.conftest import publish_producer_ports
-from tests.integration.dagster_dev import dagster_dev, graphql, wait_for
+from tests.integration.dagster_dev import dagster_dev
 
 pytestmark = pytest.mark.integration
 DAYS = [dt.date(2026, 11, 14) + dt.timedelta(days=i) for i in range(7)]

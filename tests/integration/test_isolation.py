@@ -13,10 +13,11 @@ import polars as pl
 import pytest
 from pyiceberg.exceptions import NoSuchTableError
 
+from platform_resources.mesh.dev_server import graphql, loaded_locations, wait_for
 from platform_resources.storage.iceberg_io import read_table
 from tests.conftest import envelope
 from tests.integration.conftest import S3Landing, rows
-from tests.integration.dagster_dev import dagster_dev, graphql, loaded_locations, wait_for
+from tests.integration.dagster_dev import dagster_dev
 
 pytestmark = pytest.mark.integration
 RUNS = "{ runsOrError { ... on Runs { results { status jobName } } } }"

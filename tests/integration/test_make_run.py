@@ -1,8 +1,13 @@
-"""`dagster dev` on the whole workspace: landed files flow to growth's outputs with no click.
+"""`make run` on a fresh home: landed files flow to growth's outputs and the live services' events
+stream into today's partitions, with no click and no failed check.
 
-Driven through the GraphQL API of a real webserver and daemon, as `make run` starts them:
-the landing sensors ingest each domain's files, the automation sensors refresh growth,
-and a late file for an old day updates that day downstream, in growth too.
+`make serve` (make run after its install step) simulates the demo where a landing zone is empty,
+starts the embedded PostgreSQL and NATS, the live services and `dagster dev` on the whole
+workspace; the test drives it through the webserver's GraphQL API. Files landed by hand for
+yesterday (customers, orders, payments; inventory's day is the demo's) are ingested by the
+landing sensors and carried to growth by automation, a late file for that day updates it
+downstream, and meanwhile the services' outbox and CDC events reach each source domain's
+stream Bronze and Silver of today through the stream sensors' micro-batch runs.
 """
 
 import datetime as dt
@@ -14,17 +19,24 @@ import pytest
 from pyiceberg.exceptions import NoSuchTableError
 
 from platform_resources.core.settings import DEV_TOKEN_KEY
-from platform_resources.mesh.workspace import WORKSPACE
+from platform_resources.mesh.dev_server import graphql, loaded_locations, wait_for
+from platform_resources.operational.services import SERVICE_DOMAINS
 from platform_resources.storage.iceberg_io import read_table
+from platform_resources.stream.stream_bronze import stream_tables
 from tests.conftest import envelope, order_created, write_landing
-from tests.integration.dagster_dev import dagster_dev, failure_reasons, graphql, loaded_locations, wait_for
+from tests.integration.dagster_dev import check_evaluations, failure_reasons, make_serve
 
 pytestmark = pytest.mark.integration
 RUNS = "{ runsOrError { ... on Runs { results { runId status jobName tags { key value } } } } }"
+MATERIALIZATION = """query($path: [String!]!, $day: String!) { assetOrError(assetKey: {path: $path}) {
+  ... on Asset { assetMaterializations(partitions: [$day], limit: 1) { metadataEntries { label } } } } }"""
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
-TIMEOUT_S = 480
-# yesterday: automation refreshes growth's days from it to today, so the cascade stays short
-D1 = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+TIMEOUT_S = 600
+TODAY = dt.datetime.now(dt.UTC).date()
+# yesterday: automation refreshes growth's days from it to today, so the cascade stays short;
+# it is also the one day the demo simulates (inventory's, whose landing zone is left empty)
+D1 = TODAY - dt.timedelta(days=1)
+DEMO = {"DEMO_DAYS": "1", "DEMO_EVENTS_PER_DAY": "200"}
 
 
 def _token(user: str) -> str:  # computed here, not by the platform under test
@@ -56,52 +68,100 @@ def _runs(port: int) -> list[dict]:
     return [{**r, "tags": {t["key"]: t["value"] for t in r["tags"]}} for r in runs]
 
 
-def _settled_with(port: int, users: list[str]) -> list[dict] | None:
-    """The runs, once none is queued or running and growth shows exactly ``users`` on D1."""
+def _growth_shows(port: int, users: list[str]) -> list[dict] | None:
+    """The runs, once D1's landing runs are done and growth shows exactly ``users`` on D1.
+
+    (D1's automation runs go on while the live services run: orders' order states and customers'
+    profiles of a day read the days after it, today's stream included.)"""
     runs = _runs(port)
-    if not runs or any(r["status"] not in DONE for r in runs):
+    landing = [
+        r for r in runs if r["jobName"].endswith("_daily") and r["tags"].get("dagster/partition") == str(D1)
+    ]
+    if not landing or any(r["status"] not in DONE for r in landing):
         return None
     try:
         dau = read_table("growth.gold_daily_active_users").filter(pl.col("activity_date") == D1).collect()
         c360 = read_table("growth.gold_customer_360").filter(pl.col("as_of_date") == D1).collect()
-    except NoSuchTableError:  # before growth's first run
+        scores = read_table("growth.gold_churn_scores").filter(pl.col("as_of_date") == D1).collect()
+    except NoSuchTableError:  # before growth's first run (its tables are created one by one)
         return None
-    if dau["active_users"].to_list() != [len(users)] or set(c360["user_token"]) != {_token(u) for u in users}:
+    tokens = {_token(u) for u in users}
+    if dau["active_users"].to_list() != [len(users)] or set(c360["user_token"]) != tokens:
         return None
+    return runs if set(scores["user_token"]) == tokens else None
+
+
+def _streamed_today(port: int) -> list[dict] | None:
+    """The runs, once every source domain has a successful stream run and stream Bronze rows of today."""
+    runs = _runs(port)
+    streamed = {r["jobName"] for r in runs if r["status"] == "SUCCESS" and r["jobName"].endswith("_stream")}
+    if streamed < {f"{d}_stream" for d in SERVICE_DOMAINS}:
+        return None
+    for domain in SERVICE_DOMAINS:
+        events = read_table(stream_tables(domain)[0]).filter(pl.col("landing_date") == TODAY).collect()
+        if events.is_empty():
+            return None
     return runs
 
 
-def test_landed_files_flow_to_growth_and_a_late_file_updates_its_day_downstream(home, tmp_path) -> None:
+def test_make_run_flows_landed_files_and_live_events_with_no_failed_check(home, tmp_path) -> None:
     for domain, lines in _customer_day("user-e2e-1", 9).items():
         write_landing(home, D1, "part-1.jsonl", lines, domain=domain)
 
-    with dagster_dev(WORKSPACE, home, tmp_path) as port:
+    with make_serve(home, tmp_path, **DEMO) as port:
         locations = wait_for(lambda: loaded_locations(port), timeout_s=180, what="every location to load")
         assert {name: entry["__typename"] for name, entry in locations.items()} == {
             name: "RepositoryLocation"
             for name in ("orders", "customers", "payments", "inventory", "growth", "platform")
         }
-        runs = wait_for(lambda: _settled_with(port, ["user-e2e-1"]), timeout_s=TIMEOUT_S, what="growth on D1")
-        assert all(r["status"] == "SUCCESS" for r in runs), failure_reasons(port, runs) or runs
+        for domain in SERVICE_DOMAINS:
+            sensors = {
+                s["name"]: s["sensorState"]["status"] for s in locations[domain]["repositories"][0]["sensors"]
+            }
+            assert sensors[f"{domain}_stream_sensor"] == sensors[f"{domain}_landing_sensor"] == "RUNNING"
+
+        runs = wait_for(lambda: _growth_shows(port, ["user-e2e-1"]), timeout_s=TIMEOUT_S, what="growth on D1")
         landing = sorted(  # (platform's health probe may land its own file meanwhile)
             (r["jobName"], r["tags"]["dagster/partition"])
             for r in runs
-            if "meshhouse/trigger" in r["tags"] and r["jobName"] != "platform_daily"
+            if "meshhouse/trigger" in r["tags"]
+            and r["jobName"].endswith("_daily")
+            and r["jobName"] != "platform_daily"
         )
-        assert landing == [(f"{d}_daily", D1.isoformat()) for d in ("customers", "orders", "payments")]
+        assert landing == [
+            (f"{d}_daily", D1.isoformat()) for d in ("customers", "inventory", "orders", "payments")
+        ]
         assert any(r["tags"].get("dagster/sensor_name") == "growth_automation" for r in runs)
         scores = read_table("growth.gold_churn_scores").filter(pl.col("as_of_date") == D1).collect()
         assert scores["user_token"].to_list() == [_token("user-e2e-1")]
 
         late = _customer_day("user-e2e-2", 20)["orders"]
         write_landing(home, D1, "late-1.jsonl", late, domain="orders")
-        runs = wait_for(
-            lambda: _settled_with(port, ["user-e2e-1", "user-e2e-2"]),
+        wait_for(
+            lambda: _growth_shows(port, ["user-e2e-1", "user-e2e-2"]),
             timeout_s=TIMEOUT_S,
             what="the late day",
         )
-        assert all(r["status"] == "SUCCESS" for r in runs), failure_reasons(port, runs) or runs
+        runs = wait_for(lambda: _streamed_today(port), timeout_s=TIMEOUT_S, what="today's stream runs")
         reruns = [r for r in runs if r["jobName"] == "orders_daily"]
         assert len(reruns) == 2 and all(r["tags"]["dagster/partition"] == D1.isoformat() for r in reruns)
         second = read_table("growth.gold_customer_360").filter(pl.col("user_token") == _token("user-e2e-2"))
         assert second.select("orders_30d").collect()["orders_30d"].to_list()[0] == 1
+
+        today = [r for r in runs if r["jobName"].endswith("_stream")]
+        assert {r["tags"]["dagster/partition"] for r in today} == {TODAY.isoformat()}
+        silver = read_table("orders.silver_order_events").filter(pl.col("event_date") == TODAY).collect()
+        assert silver.height > 0  # the live orders reached Silver of today
+        for domain in SERVICE_DOMAINS:  # the lag, on today's stream Bronze materialization in the UI
+            entries = graphql(
+                port, MATERIALIZATION, {"path": [domain, "bronze", "stream_events"], "day": str(TODAY)}
+            )
+            labels = {
+                e["label"] for e in entries["assetOrError"]["assetMaterializations"][0]["metadataEntries"]
+            }
+            assert "consumer_lag" in labels, labels
+
+        finished = [r for r in runs if r["status"] in DONE]
+        assert all(r["status"] == "SUCCESS" for r in finished), failure_reasons(port, finished)
+        evaluated, failed = check_evaluations(port, finished)
+        assert evaluated > 0 and not failed, failed
