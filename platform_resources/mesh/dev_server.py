@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 from platform_resources.core.keys import REPO_ROOT
 
 T = TypeVar("T")
-#: Seconds for the webserver to answer: every location's code server loads first (~1-2 min on 2 cores).
-START_TIMEOUT_S = 300
+#: Seconds for the webserver to answer, unless the caller gives its own.
+START_TIMEOUT_S = 180
 LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError {
   __typename
   ... on PythonError { message }
@@ -70,10 +70,13 @@ def wait_for(probe: Callable[[], T | None], *, timeout_s: float, what: str, ever
 
 
 @contextmanager
-def serving(command: list[str], env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
+def serving(
+    command: list[str], env: dict[str, str], port: int, log_path: Path, *, timeout_s: float = START_TIMEOUT_S
+) -> Iterator[None]:
     """Run ``command`` (which starts a Dagster webserver on ``port``) from the repository in its own
-    process group, logging to ``log_path``, until the webserver answers; on exit the group is
-    stopped (SIGTERM, then SIGKILL after 60 s) and, on a failure, the log's tail printed."""
+    process group, logging to ``log_path``, until the webserver answers (within ``timeout_s``); on
+    exit the group is stopped (SIGTERM, then SIGKILL after 60 s) and, on a failure, the log's tail
+    printed."""
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -89,7 +92,7 @@ def serving(command: list[str], env: dict[str, str], port: int, log_path: Path) 
             return True
 
         try:
-            wait_for(answers, timeout_s=START_TIMEOUT_S, what=f"{' '.join(command[:2])} to serve", every_s=1)
+            wait_for(answers, timeout_s=timeout_s, what=f"{' '.join(command[:2])} to serve", every_s=1)
             yield
         except BaseException:
             print(log_path.read_text()[-5000:])
