@@ -29,7 +29,7 @@ from platform_resources.core.settings import get_ods_url
 from platform_resources.operational.outbox import recorded_at
 from platform_resources.operational.relay import relay_until_idle
 from platform_resources.operational.servers import start_embedded_servers
-from platform_resources.operational.services import events_of_day, write_events
+from platform_resources.operational.services import first_events_of_day, write_events
 from platform_resources.storage.iceberg_io import read_table
 from platform_resources.stream.bus import connect
 from platform_resources.stream.consumer import ingest_until_idle
@@ -42,7 +42,7 @@ FETCH = 500
 
 def _lines(events: int, seed: int) -> list[str]:
     day = dt.datetime.now(dt.UTC).date()
-    return list(events_of_day(DOMAIN, day, 2 * events, seed)["line"].head(events))
+    return first_events_of_day(DOMAIN, day, events, seed)
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:

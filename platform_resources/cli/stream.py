@@ -82,11 +82,10 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _service_write(args: argparse.Namespace) -> int:
-    from platform_resources.operational.services import events_of_day, write_events
+    from platform_resources.operational.services import first_events_of_day, write_events
 
     day = dt.datetime.now(dt.UTC).date()
-    # a day of twice as many events holds N even for services that emit a share of the day (payments)
-    lines = events_of_day(args.domain, day, 2 * args.events, args.seed).head(args.events)["line"]
+    lines = first_events_of_day(args.domain, day, args.events, args.seed)
     written = write_events(args.domain, lines)
     counts = {"domain": args.domain, "written": written.written, "already_recorded": written.already_recorded}
     print(

@@ -38,7 +38,7 @@ from platform_resources.operational.cdc import capture_until_idle
 from platform_resources.operational.outbox import recorded_at
 from platform_resources.operational.relay import relay_until_idle
 from platform_resources.operational.servers import start_embedded_servers
-from platform_resources.operational.services import events_of_day, retimed, write_events
+from platform_resources.operational.services import first_events_of_day, retimed, write_events
 from platform_resources.storage.iceberg_io import read_table
 from platform_resources.stream.consumer import stream_backlog
 from platform_resources.stream.stream_bronze import stream_tables
@@ -88,9 +88,7 @@ def _write(path: _Path, events: int, rate: float, seed: int) -> None:
     """The services' events, ``rate`` per second in all, half by each service."""
     shares = divmod(events, len(EVENT_PRODUCTS))
     per_domain = {d: shares[0] + (i < shares[1]) for i, d in enumerate(EVENT_PRODUCTS)}
-    lines = {
-        d: list(events_of_day(d, path.today, 2 * n, seed)["line"].head(n)) for d, n in per_domain.items()
-    }
+    lines = {d: first_events_of_day(d, path.today, n, seed) for d, n in per_domain.items()}
     per_tick = max(1, round(rate * WRITE_TICK_S / len(EVENT_PRODUCTS)))
     position = 0
     while any(position < len(ls) for ls in lines.values()):

@@ -48,6 +48,15 @@ def events_of_day(domain: str, day: dt.date, events_per_day: int, seed: int) -> 
     return lines.sort("event_ts")
 
 
+def first_events_of_day(domain: str, day: dt.date, n: int, seed: int) -> list[str]:
+    """The first ``n`` lines of the domain's simulated ``day``, of a day simulated large enough to
+    hold them (payments emits a share of the orders, and that share varies by day)."""
+    size = 2 * n
+    while (lines := events_of_day(domain, day, size, seed)).height < n:
+        size *= 2
+    return lines["line"].head(n).to_list()
+
+
 def retimed(line: str, at: dt.datetime) -> str:
     """The event ``line`` as emitted at ``at``: its envelope ``timestamp`` replaced (ms, UTC)."""
     envelope = json.loads(line)

@@ -7,6 +7,7 @@ from collections import Counter
 from domains.orders.simulate import simulate
 from platform_resources.ingest.envelope import classify_lines
 from platform_resources.ingest.landing import landing_files
+from platform_resources.operational.services import events_of_day, first_events_of_day
 from platform_resources.simulate.landing_faults import FaultRates
 
 DAYS = [dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
@@ -92,3 +93,12 @@ def test_user_registered_events_carry_the_user_id_and_email_in_their_payload(hom
             "inbox.example",
         }
     assert len({e["data"]["payload"]["email"] for e in registered}) == len(registered)
+
+
+def test_a_service_gets_the_first_n_events_even_on_a_day_whose_share_is_small() -> None:
+    day = dt.date(2026, 12, 8)  # payments' share of a 240-event day is 102 events on this day
+    assert events_of_day("payments", day, 240, 7).height < 120
+    lines = first_events_of_day("payments", day, 120, 7)
+    assert len({json.loads(line)["eventId"] for line in lines}) == 120
+    timestamps = [json.loads(line)["timestamp"] for line in lines]
+    assert timestamps == sorted(timestamps)  # the day's first, in time order
