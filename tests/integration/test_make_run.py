@@ -36,10 +36,7 @@ TODAY = dt.datetime.now(dt.UTC).date()
 # yesterday: automation refreshes growth's days from it to today, so the cascade stays short;
 # it is also the one day the demo simulates (inventory's, whose landing zone is left empty)
 D1 = TODAY - dt.timedelta(days=1)
-# the stream sensors look once a minute, not every 5 s: each micro-batch of today has automation
-# refresh the days before it too (see _growth_shows), and on 2 cores those runs would hold both
-# run slots; the path is the same, its runs fewer
-DEMO = {"DEMO_DAYS": "1", "DEMO_EVENTS_PER_DAY": "200", "MESHHOUSE_STREAM_INTERVAL_SECONDS": "60"}
+DEMO = {"DEMO_DAYS": "1", "DEMO_EVENTS_PER_DAY": "200"}
 
 
 def _token(user: str) -> str:  # computed here, not by the platform under test
